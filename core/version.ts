@@ -1,0 +1,1 @@
+export const shnetVersion = "0.1.0";
