@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command, CommanderError } from 'commander';
+import { ShnetError } from '../errors';
+import type { PluginManifest } from '../registry/plugin-spec';
+import { builtinManifest } from '../run/prepare';
+import { runRecipe } from '../run/run';
+import { StderrLogger } from '../services/logger';
+import { shnetVersion } from '../version';
+import { registerPlugins } from './commands/plugins';
+import { registerSchema } from './commands/schema';
+import { registerValidate } from './commands/validate';
+import { withOverrides, type GlobalOptions } from './options';
+
+/** Builds the `shnet` program: core commands plus those the loaded manifests contribute. */
+export function createProgram(manifests: readonly PluginManifest[]): Command {
+  const program = new Command('shnet')
+    .description('image-sentence retrieval research: 3SHNet as plugins, declarative recipes, MLflow tracking')
+    .version(shnetVersion)
+    .option('--verbose', 'debug logging, and stack traces for errors')
+    .option('--quiet', 'warnings and errors only')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  withOverrides(
+    program
+      .command('run')
+      .argument('<recipe>', 'recipe file (YAML)')
+      .description('validate the recipe, build every plugin, train, evaluate and track the run')
+      .option('--dry-run', 'validate and print the resolved recipe without building anything'),
+  ).action(async (recipe: string, options: { set: string[]; dryRun?: boolean }) => {
+    await runRecipe(manifests, { recipe, overrides: options.set, dryRun: options.dryRun }, loggerFor(program));
+  });
+  registerValidate(program, manifests);
+  registerPlugins(program, manifests);
+  registerSchema(program, manifests);
+  for (const manifest of manifests) for (const command of manifest.commands ?? []) command.register(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+function loggerFor(program: Command): StderrLogger {
+  const options = program.opts<GlobalOptions>();
+  return new StderrLogger(options.verbose ? 'debug' : options.quiet ? 'warn' : 'info');
+}
+
+/** Runs the CLI and returns the exit code: 0 success, 2 bad input, 1 failure while running. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  try {
+    await createProgram([builtinManifest()]).parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
+    }
+    if (error instanceof ShnetError) {
+      process.stderr.write(`shnet: ${error.message}\n`);
+      if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`shnet: ${message}\n${verbose && error instanceof Error ? `${error.stack}\n` : '(run with --verbose for the stack trace)\n'}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,26 @@
+/**
+ * `evaluator`: retrieval metrics from embeddings under a protocol (§5 of the spec). Embeddings are host arrays:
+ * evaluation works in bounded memory on chunks, never on the full N×5N matrix unless asked to save it.
+ */
+
+/** Image embeddings `[N, D]` and caption embeddings `[5N, D]`, row-major; caption j belongs to image ⌊j/5⌋. */
+export interface EmbeddingSet {
+  readonly images: Float32Array;
+  readonly captions: Float32Array;
+  readonly numImages: number;
+  readonly dim: number;
+}
+
+/** Metric name → value (`i2t/R1`, `t2i/R10`, `rsum`, …), and per-fold reports for fold protocols. */
+export interface EvaluationReport {
+  readonly protocol: string;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly folds?: ReadonlyArray<Readonly<Record<string, number>>>;
+}
+
+export interface Evaluator {
+  /** The protocol name this evaluator applies (`coco-5fold-1k`, `coco-5k`, `f30k-1k`). */
+  readonly protocol: string;
+  /** @param saveSimilarity when given, the N×5N similarity matrix is also written there as `.npy` */
+  evaluate(embeddings: EmbeddingSet, options?: { saveSimilarity?: string }): Promise<EvaluationReport>;
+}

@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+/** JSON with keys sorted at every level: the same recipe always serialises to the same bytes. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** sha256 (hex) of the canonical form of a resolved recipe. */
+export function recipeHash(resolved: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(resolved)).digest('hex');
+}
+
+/**
+ * Writes `recipe.yaml` (the resolved recipe, seed written back) and `recipe.sha256` into `dir`, atomically.
+ * The hash is of the recipe as resolved before the seed was written back, so a recipe that leaves the seed
+ * open hashes the same on every run.
+ */
+export function saveResolvedRecipe(dir: string, resolved: Record<string, unknown>, hash: string, seed: number): string {
+  mkdirSync(dir, { recursive: true });
+  const withSeed = { ...resolved, seed };
+  const header = `# resolved recipe (extends, overrides and defaults applied); sha256 ${hash}\n`;
+  const path = join(dir, 'recipe.yaml');
+  writeFileSync(`${path}.tmp`, header + stringify(withSeed));
+  renameSync(`${path}.tmp`, path);
+  writeFileSync(join(dir, 'recipe.sha256'), `${hash}\n`);
+  return path;
+}

@@ -1,0 +1,165 @@
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { TSchema } from '@sinclair/typebox';
+import type { PluginKind } from '../kinds';
+import { createOptionsAjv, type PluginRegistry } from '../registry/registry';
+import type { SlotSpec } from '../registry/plugin-spec';
+import { closestNames } from '../registry/suggest';
+import { sortProblems, type RecipeProblem } from './errors';
+import { isPlainObject, joinPath, locate, type LocatedRecipe } from './located';
+import { NODE_KEYS, NodeKey } from './reserved-keys';
+import { ROOT_SLOTS, RootSettings, slotGroups } from './root';
+
+/** The outcome of validating a whole recipe: every problem, and the recipe with schema defaults filled in. */
+export interface ValidationResult {
+  readonly problems: RecipeProblem[];
+  /** A copy of the recipe with every node's defaults filled in (meaningful when there are no problems). */
+  readonly resolved: Record<string, unknown>;
+}
+
+const settingsValidator = createOptionsAjv().compile(RootSettings);
+
+/**
+ * Validates the whole recipe against the root layout and every plugin's options schema, collecting all problems
+ * (never stopping at the first), each with its key path, `file:line` and plugin name.
+ */
+export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry): ValidationResult {
+  const resolved = structuredClone(recipe.data);
+  const problems: RecipeProblem[] = [];
+  const problem = (path: string, message: string, plugin?: string): void => {
+    problems.push({ path, message, plugin, location: locate(recipe.locations, path) });
+  };
+
+  const settingKeys = Object.keys(RootSettings.properties);
+  const settings = Object.fromEntries(Object.entries(resolved).filter(([key]) => settingKeys.includes(key)));
+  if (!settingsValidator(settings)) reportSchemaErrors(settingsValidator, '', problem);
+  Object.assign(resolved, settings);
+
+  const validateNode = (node: unknown, path: string, kind: PluginKind): void => {
+    if (!isPlainObject(node)) {
+      problem(path, `expected a ${kind} node {type, args}, got ${describe(node)}`);
+      return;
+    }
+    const type = node[NodeKey.type];
+    if (type === undefined) {
+      const names = registry.list(kind).map((p) => p.spec.name);
+      problem(path, `missing 'type' for this ${kind} (one of: ${names.join(', ') || 'none registered'})`);
+      return;
+    }
+    if (typeof type !== 'string' || !registry.has(kind, type)) {
+      problem(joinPath(path, NodeKey.type), registry.unknownNameMessage(kind, String(type)).replace(/\n/g, '\n    '));
+      return;
+    }
+    const plugin = registry.get(kind, type);
+    const pluginName = `${kind}/${type}`;
+    const args = node[NodeKey.args] ?? {};
+    if (!isPlainObject(args)) {
+      problem(joinPath(path, NodeKey.args), `args must be a mapping, got ${describe(args)}`, pluginName);
+    } else {
+      if (!plugin.validate(args)) reportSchemaErrors(plugin.validate, joinPath(path, NodeKey.args), problem, pluginName);
+      node[NodeKey.args] = args;
+    }
+    checkSlots(node, path, plugin.spec.slots ?? {}, NODE_KEYS, pluginName);
+  };
+
+  const checkSlots = (
+    container: Record<string, unknown>,
+    path: string,
+    slots: Readonly<Record<string, SlotSpec>>,
+    ownKeys: readonly string[],
+    pluginName?: string,
+  ): void => {
+    for (const [slotPath, slot] of Object.entries(slots)) {
+      let value = getPath(container, slotPath);
+      const fullPath = joinPath(path, slotPath);
+      if (value === undefined && slot.defaultNode) {
+        value = structuredClone(slot.defaultNode) as Record<string, unknown>;
+        setPath(container, slotPath, value);
+      }
+      if (value === undefined && !slot.optional) problem(fullPath, `missing ${slot.kind} node (${slot.doc})`, pluginName);
+      else if (value === null && !slot.optional) problem(fullPath, `this ${slot.kind} cannot be switched off (null)`, pluginName);
+      else if (value !== undefined && value !== null) validateNode(value, fullPath, slot.kind);
+    }
+    const groups = slotGroups(slots);
+    const checkKeys = (object: Record<string, unknown>, prefix: string, allowed: readonly string[]): void => {
+      for (const key of Object.keys(object)) {
+        const relative = prefix ? `${prefix}.${key}` : key;
+        if (!allowed.includes(key)) {
+          const hint = closestNames(key, allowed);
+          problem(joinPath(path, relative), `unknown key${hint.length ? `; did you mean '${hint[0]}'?` : ''} (allowed here: ${allowed.join(', ')})`, pluginName);
+        } else if (groups.has(relative)) {
+          const group = object[key];
+          if (!isPlainObject(group)) problem(joinPath(path, relative), `expected a mapping of ${groups.get(relative)!.join(', ')}`, pluginName);
+          else checkKeys(group, relative, groups.get(relative)!);
+        }
+      }
+    };
+    const topLevel = [...new Set(Object.keys(slots).map((s) => s.split('.')[0]))];
+    checkKeys(container, '', [...ownKeys, ...topLevel]);
+  };
+
+  checkSlots(resolved, '', ROOT_SLOTS, settingKeys);
+  return { problems: sortProblems(problems), resolved };
+}
+
+/** Reads a dotted path inside nested mappings. */
+export function getPath(root: Record<string, unknown>, path: string): unknown {
+  let value: unknown = root;
+  for (const key of path.split('.')) {
+    if (!isPlainObject(value)) return undefined;
+    value = value[key];
+  }
+  return value;
+}
+
+function setPath(root: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let target = root;
+  for (const key of keys.slice(0, -1)) {
+    if (!isPlainObject(target[key])) target[key] = {};
+    target = target[key] as Record<string, unknown>;
+  }
+  target[keys[keys.length - 1]] = value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'string' ? `'${value}'` : typeof value;
+}
+
+/** Turns ajv errors into located problems; unions of constants read as "must be one of …". */
+function reportSchemaErrors(
+  validate: ValidateFunction,
+  base: string,
+  problem: (path: string, message: string, plugin?: string) => void,
+  plugin?: string,
+): void {
+  const errors = validate.errors ?? [];
+  const unionPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  for (const error of errors) {
+    if (unionPaths.has(error.instancePath) && error.keyword !== 'anyOf') continue;
+    const path = joinPath(base, error.instancePath.split('/').slice(1).join('.')).replace(/\.$/, '');
+    problem(...describeError(error, path), plugin);
+  }
+}
+
+function describeError(error: ErrorObject, path: string): [string, string] {
+  const schema = error.parentSchema as TSchema | undefined;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = (error.params as { additionalProperty: string }).additionalProperty;
+      const known = Object.keys((schema?.properties as object | undefined) ?? {});
+      const hint = closestNames(key, known);
+      return [joinPath(path, key), `unknown option${hint.length ? `; did you mean '${hint[0]}'?` : ''} (options: ${known.join(', ') || 'none'})`];
+    }
+    case 'required':
+      return [joinPath(path, (error.params as { missingProperty: string }).missingProperty), 'required option is missing'];
+    case 'anyOf': {
+      const branches = (schema?.anyOf as TSchema[] | undefined) ?? [];
+      const constants = branches.map((b) => b.const).filter((c) => c !== undefined);
+      return [path, constants.length === branches.length ? `must be one of: ${constants.join(', ')}` : 'matches none of the allowed forms'];
+    }
+    default:
+      return [path, error.message ?? error.keyword];
+  }
+}

@@ -1,0 +1,63 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { ContainerModule } from 'inversify';
+import type { CliCommandContribution } from '../contracts/cli-command';
+import type { PluginKind } from '../kinds';
+
+/** A class whose constructor parameters are all `@inject(TOKEN)`-decorated (see `core/tokens.ts`). */
+export type PluginClass<T = unknown> = new (...args: never[]) => T;
+
+/**
+ * A child node a plugin holds: `aggregator`, `highlight.semantic`, … The slot's value in a recipe is itself a node
+ * `{type, args}` of `kind`; an optional slot may be `null` (switched off), which is how ablations remove a block.
+ */
+export interface SlotSpec {
+  readonly kind: PluginKind;
+  readonly optional?: boolean;
+  /** One line shown by `shnet plugins` and in the JSON Schema. */
+  readonly doc: string;
+  /** The node used when a recipe leaves the slot out entirely (`null` still switches it off). */
+  readonly defaultNode?: Readonly<{ type: string; args?: Record<string, unknown> }>;
+}
+
+/**
+ * One registrable plugin: `(kind, name)` → class + options schema + one-line doc + version.
+ * `options` is a JSON Schema (written with TypeBox so the class gets `Static<typeof options>` for free);
+ * defaults in the schema are filled in before the plugin is built.
+ */
+export interface PluginSpec<S extends TSchema = TSchema> {
+  readonly kind: PluginKind;
+  /** The recipe `type` that selects this plugin. */
+  readonly name: string;
+  /** One line: what it is, in the paper's terms where it has them. */
+  readonly doc: string;
+  readonly version: string;
+  readonly options: S;
+  readonly slots?: Readonly<Record<string, SlotSpec>>;
+  readonly plugin: PluginClass;
+  /** Replace an existing registration of the same (kind, name) instead of failing. */
+  readonly override?: boolean;
+}
+
+/** The validated `args` type of a plugin spec. */
+export type PluginArgs<P extends PluginSpec> = Static<P['options']>;
+
+/**
+ * What a plugin package exports (named export `manifest`, or default export): its plugins, optionally an inversify
+ * `ContainerModule` with services it brings, and CLI commands. Loading a manifest is the only way a plugin
+ * becomes known — nothing registers itself on import.
+ */
+export interface PluginManifest {
+  /** Package name, shown in errors ("registered by …"). */
+  readonly name: string;
+  readonly version?: string;
+  readonly plugins: readonly PluginSpec[];
+  /** Every plugin of this manifest may replace an existing one of the same (kind, name). */
+  readonly override?: boolean;
+  readonly services?: ContainerModule;
+  readonly commands?: readonly CliCommandContribution[];
+}
+
+/** Identity helper that keeps the literal types of a spec (so `PluginArgs<typeof spec>` is precise). */
+export function definePlugin<S extends TSchema>(spec: PluginSpec<S>): PluginSpec<S> {
+  return spec;
+}

@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { ShnetError } from '../errors';
+import { RecipeError, type RecipeProblem } from '../recipe/errors';
+import { loadRecipe, type LoadedRecipe } from '../recipe/load';
+import { recipeHash } from '../recipe/resolve';
+import { validateRecipe } from '../recipe/validate';
+import { loadManifestModule } from '../registry/load-manifest';
+import type { PluginManifest } from '../registry/plugin-spec';
+import { PluginRegistry } from '../registry/registry';
+
+/** A recipe that passed validation: the registry it was checked against, the resolved tree and its hash. */
+export interface PreparedRecipe {
+  readonly loaded: LoadedRecipe;
+  readonly registry: PluginRegistry;
+  /** Extends, overrides and schema defaults applied (no seed written back yet). */
+  readonly resolved: Record<string, unknown>;
+  readonly hash: string;
+}
+
+/**
+ * The built-in manifest (`plugins/manifest.ts`), loaded by path like any external manifest: core never imports
+ * `plugins/`, it only knows where the shipped manifest lives.
+ */
+export function builtinManifest(): PluginManifest {
+  return loadManifestModule(join(__dirname, '..', '..', 'plugins', 'manifest.js'), 'shnet');
+}
+
+/** A registry holding the given manifests, in order. */
+export function createRegistry(manifests: readonly PluginManifest[]): PluginRegistry {
+  const registry = new PluginRegistry();
+  for (const manifest of manifests) registry.addManifest(manifest);
+  return registry;
+}
+
+/**
+ * Loads a recipe and everything it names, then validates the whole of it. Problems from the recipe's `plugins:`
+ * list and from validation are reported together in one {@link RecipeError}.
+ */
+export function prepareRecipe(file: string, overrides: readonly string[], base: readonly PluginManifest[]): PreparedRecipe {
+  const loaded = loadRecipe(file, overrides);
+  const registry = createRegistry(base);
+  const problems: RecipeProblem[] = [];
+  loaded.plugins.forEach((entry, index) => {
+    try {
+      registry.addManifest(loadManifestModule(entry.spec, entry.location.file));
+    } catch (error) {
+      if (!(error instanceof ShnetError)) throw error;
+      problems.push({ path: `plugins.${index}`, message: error.message, location: entry.location });
+    }
+  });
+  const { problems: invalid, resolved } = validateRecipe(loaded, registry);
+  problems.push(...invalid);
+  if (problems.length > 0) throw new RecipeError(problems);
+  return { loaded, registry, resolved, hash: recipeHash(resolved) };
+}

@@ -1,0 +1,50 @@
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { recipeJsonSchema } from '../../../core/recipe/json-schema';
+import { builtinManifest, createRegistry } from '../../../core/run/prepare';
+import { shnet } from '../../support/cli';
+import { REPO_ROOT } from '../../support/python-env';
+
+function recipeFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? recipeFiles(path) : name.endsWith('.yaml') ? [path] : [];
+  });
+}
+
+describe('recipe JSON Schema', () => {
+  const schema = recipeJsonSchema(createRegistry([builtinManifest()]));
+  const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+  const files = recipeFiles(join(REPO_ROOT, 'recipes'));
+
+  it('is what `shnet schema` prints', () => {
+    const printed = shnet(['schema']);
+    assert.equal(printed.status, 0, printed.stderr);
+    assert.deepEqual(JSON.parse(printed.stdout), schema);
+  });
+
+  it('accepts every shipped recipe file', () => {
+    assert.ok(files.length >= 2, 'recipes/ holds recipes');
+    for (const file of files) {
+      const ok = validate(parse(readFileSync(file, 'utf8')));
+      assert.ok(ok, `${relative(REPO_ROOT, file)}: ${JSON.stringify(validate.errors, null, 1)}`);
+    }
+  });
+
+  it('rejects an unknown plugin name, an unknown option and a wrongly typed option', () => {
+    const bad = [
+      { model: { image: { aggregator: { type: 'gop' } } } },
+      { loss: { type: 'triplet', args: { margni: 0.2 } } },
+      { loss: { type: 'triplet', args: { margin: 'wide' } } },
+      { trian: { epochs: 1 } },
+    ];
+    for (const recipe of bad) assert.equal(validate(recipe), false, JSON.stringify(recipe));
+  });
+
+  it('accepts a partial child recipe (no type on a node its base defines)', () => {
+    assert.equal(validate({ extends: 'base.yaml', loss: { args: { margin: 0.3 } } }), true, JSON.stringify(validate.errors));
+  });
+});
