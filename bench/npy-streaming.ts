@@ -1,0 +1,97 @@
+/**
+ * Streaming read throughput of NpyReader against `cat FILE > /dev/null` on the same file.
+ *
+ *   npx ts-node --transpile-only bench/npy-streaming.ts
+ *
+ * Writes an [N, 36, 2048] float32 file (N from SHNET_BENCH_NPY_ROWS, default 2000, about 590 MB; the directory
+ * from SHNET_BENCH_DIR, default the OS temp dir), then reads every row once in a shuffled order, in batches of
+ * SHNET_BENCH_NPY_BATCH (default 128), with the async path (coalesced reads, 4 in flight) and then the sync one. The page cache cannot be dropped without
+ * root, so `cat` runs first (once untimed to warm it, once timed): both numbers are page-cache reads, and the ratio measures the reader's
+ * overhead (syscalls per row, conversion copy, batching), not the disk. The file is deleted afterwards.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NpyReader, NpyStreamWriter } from '../core/io/npy/npy';
+
+const ROWS = Number(process.env.SHNET_BENCH_NPY_ROWS ?? 2000);
+const BATCH = Number(process.env.SHNET_BENCH_NPY_BATCH ?? 128);
+const ROW_SHAPE = [36, 2048];
+const ROW_LENGTH = ROW_SHAPE[0] * ROW_SHAPE[1];
+
+/** Deterministic shuffle (xorshift32 Fisher-Yates), so runs are comparable. */
+function shuffled(n: number, seed = 12345): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, k) => k);
+  let s = seed;
+  for (let i = n - 1; i > 0; i--) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    const j = (s >>> 0) % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+function writeFixture(path: string): void {
+  const writer = NpyStreamWriter.create(path, '<f4', [ROWS, ...ROW_SHAPE]);
+  const chunk = new Float32Array(64 * ROW_LENGTH);
+  for (let start = 0; start < ROWS; start += 64) {
+    const rows = Math.min(64, ROWS - start);
+    for (let k = 0; k < rows * ROW_LENGTH; k++) chunk[k] = (start * ROW_LENGTH + k) % 1000;
+    writer.append(chunk.subarray(0, rows * ROW_LENGTH));
+  }
+  writer.finish();
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(process.env.SHNET_BENCH_DIR ?? tmpdir(), 'shnet-npy-bench-'));
+  const path = join(dir, 'features.npy');
+  try {
+    writeFixture(path);
+    const bytes = statSync(path).size;
+
+    const cat = () => execFileSync('sh', ['-c', 'cat "$1" > /dev/null', 'sh', path]);
+    cat(); // warms the page cache (the file was just written, but part of it may have been evicted)
+    let t = process.hrtime.bigint();
+    cat();
+    const catSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+
+    const reader = NpyReader.open(path, { expectShape: [ROWS, ...ROW_SHAPE] });
+    const order = shuffled(ROWS);
+    const out = new Float32Array(BATCH * ROW_LENGTH);
+    let checksum = 0;
+    t = process.hrtime.bigint();
+    for (let start = 0; start < ROWS; start += BATCH) {
+      const batch = order.subarray(start, Math.min(ROWS, start + BATCH));
+      await reader.readRows(batch, out);
+      checksum += out[0]; // keeps the reads observable
+    }
+    const readSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+    t = process.hrtime.bigint();
+    for (let start = 0; start < ROWS; start += BATCH) {
+      reader.readRowsSync(order.subarray(start, Math.min(ROWS, start + BATCH)), out);
+      checksum += out[0];
+    }
+    const syncSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+    reader.close();
+
+    const dataBytes = ROWS * ROW_LENGTH * 4;
+    const row = (name: string, b: number, s: number) =>
+      `${name.padEnd(34)} ${String(b).padStart(12)} ${s.toFixed(3).padStart(8)} ${(b / s / 1e6).toFixed(0).padStart(8)} ${(s / catSeconds).toFixed(2).padStart(6)}`;
+    console.log(`[${ROWS}, ${ROW_SHAPE.join(', ')}] float32, batches of ${BATCH}, page cache warm (cat ran first)`);
+    console.log(`${'reader'.padEnd(34)} ${'bytes'.padStart(12)} ${'seconds'.padStart(8)} ${'MB/s'.padStart(8)} ${'x cat'.padStart(6)}`);
+    console.log(row('cat FILE > /dev/null', bytes, catSeconds));
+    console.log(row('NpyReader.readRows (shuffled)', dataBytes, readSeconds));
+    console.log(row('NpyReader.readRowsSync (shuffled)', dataBytes, syncSeconds));
+    console.log(`checksum ${checksum}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,38 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../../core/errors';
+
+/** The files of one split in the reference's precomp layout (spec §4). */
+export interface SplitFiles {
+  readonly captions: string;
+  /** `{split}_ims.npy` (N×R×F), when the split stores its features in one array. */
+  readonly features?: string;
+  /** `{split}_ids.txt` and the folder of `<id>.npy` files, when features are one file per image. */
+  readonly perImage?: { readonly ids: string; readonly dir: string };
+  readonly classGrid: string;
+  readonly labelMap: string;
+  readonly categories: string;
+}
+
+/** Locates a split's files under `root`; per-image features are looked up in `featureDir` when the array is absent. */
+export function splitFiles(root: string, split: string, featureDir: string | undefined): SplitFiles {
+  const file = (suffix: string): string => join(root, `${split}_${suffix}`);
+  const captions = file('caps.txt');
+  if (!existsSync(captions)) throw new UsageError(`${captions}: file not found (captions of split '${split}')`);
+  const array = file('ims.npy');
+  const ids = file('ids.txt');
+  const files = { captions, classGrid: file('segmentations.npy'), labelMap: file('seg_maps.npy'), categories: file('cat_onehots.npy') };
+  if (existsSync(array)) return { ...files, features: array };
+  if (featureDir !== undefined && existsSync(ids)) return { ...files, perImage: { ids, dir: featureDir } };
+  throw new UsageError(
+    `split '${split}' has no region features: expected ${array}` +
+      (featureDir === undefined ? ' (or set featureDir for one <id>.npy per image)' : ` or ${ids} with files in ${featureDir}`),
+  );
+}
+
+/** Reads a text file as lines, dropping one trailing empty line. */
+export function readLines(path: string): string[] {
+  const lines = readFileSync(path, 'utf8').split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}

@@ -1,0 +1,18 @@
+/**
+ * Image-sentence retrieval evaluation under the reference protocol (§5 of the spec): ranks, R@K / medr / meanr /
+ * rSum, the COCO 5-fold 1K, COCO 5K and F30K 1K protocols, ensembles of saved similarity matrices, all on
+ * Float32Arrays in bounded memory.
+ *
+ * ```ts
+ * const report = await evaluateEmbeddings(imageEmbs, captionEmbs, 1024, { protocol: 'coco-5fold-1k' });
+ * report.metrics['rsum']; // mean over the 5 folds; report.folds holds each fold's metrics
+ * ```
+ */
+export { RETRIEVAL_METRICS, averageReports, recallMetrics, reportFromRanks, retrievalReport } from './metrics';
+export type { RecallMetrics, RetrievalMetricName, RetrievalMetrics } from './metrics';
+export { RETRIEVAL_PROTOCOLS, protocolFolds, protocolName } from './protocols';
+export type { Fold, ProtocolReport, ProtocolSpec, RetrievalProtocolName } from './protocols';
+export { RankAccumulator, groundTruthOf, i2tRanks, imagesOf, retrievalRanks, t2iRanks } from './ranks';
+export { groundTruthScores, similarityBlock } from './similarity';
+export { embeddingSimilarity, ensembleSimilarity, matrixSimilarity, type SimilaritySource } from './sources';
+export { evaluateEmbeddings, evaluateRetrieval, evaluateSimilarity, evaluateSimilarityFiles, type EvaluateOptions } from './evaluate';

@@ -1,0 +1,82 @@
+/**
+ * Retrieval metrics from ranks, named as shnet logs them: `i2t/R1 … i2t/meanr`, `t2i/R1 … t2i/meanr`, `rsum`.
+ * Conventions of the reference (§5): 0-based ranks, a hit at K is `rank < K`, R@K in percent,
+ * medr = floor(median) + 1 (numpy's median: the mean of the two middle ranks for an even count), meanr = mean + 1.
+ */
+import { imagesOf, retrievalRanks } from './ranks';
+
+/** Every metric of a retrieval report, in logging order. */
+export const RETRIEVAL_METRICS = [
+  'i2t/R1',
+  'i2t/R5',
+  'i2t/R10',
+  'i2t/medr',
+  'i2t/meanr',
+  't2i/R1',
+  't2i/R5',
+  't2i/R10',
+  't2i/medr',
+  't2i/meanr',
+  'rsum',
+] as const;
+
+export type RetrievalMetricName = (typeof RETRIEVAL_METRICS)[number];
+export type RetrievalMetrics = Record<RetrievalMetricName, number>;
+
+/** Recall and rank statistics of one direction. */
+export interface RecallMetrics {
+  R1: number;
+  R5: number;
+  R10: number;
+  medr: number;
+  meanr: number;
+}
+
+/** R@1/5/10 (percent of queries with rank < K), medr and meanr of 0-based `ranks`. */
+export function recallMetrics(ranks: ArrayLike<number>): RecallMetrics {
+  const n = ranks.length;
+  if (n === 0) throw new Error('no ranks: cannot compute recall of zero queries');
+  const sorted = Float64Array.from(ranks).sort();
+  const hits = (k: number) => {
+    let count = 0;
+    for (let q = 0; q < n; q++) if (sorted[q] < k) count++;
+    return (100 * count) / n;
+  };
+  const median = n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  let sum = 0;
+  for (let q = 0; q < n; q++) sum += sorted[q];
+  return { R1: hits(1), R5: hits(5), R10: hits(10), medr: Math.floor(median) + 1, meanr: sum / n + 1 };
+}
+
+/** The full report of one evaluation from its i2t `[N]` and t2i `[5N]` ranks. */
+export function reportFromRanks(i2t: ArrayLike<number>, t2i: ArrayLike<number>): RetrievalMetrics {
+  const a = recallMetrics(i2t);
+  const b = recallMetrics(t2i);
+  return {
+    'i2t/R1': a.R1,
+    'i2t/R5': a.R5,
+    'i2t/R10': a.R10,
+    'i2t/medr': a.medr,
+    'i2t/meanr': a.meanr,
+    't2i/R1': b.R1,
+    't2i/R5': b.R5,
+    't2i/R10': b.R10,
+    't2i/medr': b.medr,
+    't2i/meanr': b.meanr,
+    rsum: a.R1 + a.R5 + a.R10 + b.R1 + b.R5 + b.R10,
+  };
+}
+
+/** The report of an in-memory similarity matrix `[N, 5N]` (N inferred from its length when omitted). */
+export function retrievalReport(sims: Float32Array, images = imagesOf(sims)): RetrievalMetrics {
+  const { i2t, t2i } = retrievalRanks(sims, images);
+  return reportFromRanks(i2t, t2i);
+}
+
+/** Every metric averaged over reports (the 5-fold protocol); the averaged rsum is the mean of the per-fold rsums. */
+export function averageReports(reports: readonly RetrievalMetrics[]): RetrievalMetrics {
+  if (reports.length === 0) throw new Error('no reports to average');
+  const mean = {} as RetrievalMetrics;
+  for (const name of RETRIEVAL_METRICS) mean[name] = reports.reduce((s, r) => s + r[name], 0) / reports.length;
+  return mean;
+}

@@ -1,0 +1,107 @@
+import { strict as assert } from 'node:assert';
+import { RankAccumulator, groundTruthOf, i2tRanks, imagesOf, retrievalReport, t2iRanks } from '../../../../plugins/evaluator/retrieval';
+
+/**
+ * Two images, ten captions: captions 0-4 describe image 0, captions 5-9 image 1.
+ *
+ * i2t, image 0: its best own score is 0.875 (caption 0); only caption 5 (0.9375) is higher   -> rank 1.
+ * i2t, image 1: its best own score is 0.375 (caption 8); captions 0-4 (0.5 each) are higher  -> rank 5.
+ * t2i, caption 0: own image 0 scores 0.875, image 1 scores 0.5                               -> rank 0.
+ * t2i, captions 1-4: own image 0 scores 0.125-0.375, image 1 scores 0.5                      -> rank 1 each.
+ * t2i, captions 5-9: own image 1 scores 0.0625-0.375, image 0 scores 0.9375-0.75             -> rank 1 each.
+ */
+const TWO_BY_TEN = Float32Array.from([
+  [0.875, 0.125, 0.25, 0.3125, 0.375, 0.9375, 0.5, 0.625, 0.75, 0.8125],
+  [0.5, 0.5, 0.5, 0.5, 0.5, 0.0625, 0.25, 0.3125, 0.375, 0.34375],
+].flat());
+
+describe('plugins/evaluator/retrieval/ranks', () => {
+  it('ranks the hand-worked 2x10 case', () => {
+    assert.deepEqual(Array.from(i2tRanks(TWO_BY_TEN, 2)), [1, 5]);
+    assert.deepEqual(Array.from(t2iRanks(TWO_BY_TEN, 2)), [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it('reports the hand-worked case: R@K in percent, medr and meanr', () => {
+    // i2t ranks [1, 5]: R1 0, R5 50 (5 < 5 fails), R10 100, median 3 -> medr 4, mean 3 -> meanr 4.
+    // t2i ranks [0, 1 x 9]: R1 10, R5 100, R10 100, median 1 -> medr 2, mean 0.9 -> meanr 1.9.
+    assert.deepEqual(retrievalReport(TWO_BY_TEN), {
+      'i2t/R1': 0,
+      'i2t/R5': 50,
+      'i2t/R10': 100,
+      'i2t/medr': 4,
+      'i2t/meanr': 4,
+      't2i/R1': 10,
+      't2i/R5': 100,
+      't2i/R10': 100,
+      't2i/medr': 2,
+      't2i/meanr': 1.9,
+      rsum: 360,
+    });
+  });
+
+  it('takes the best of the five captions for i2t', () => {
+    // Image 0's captions score 0.1, 0.2, 0.9 (best), 0.3, 0.4; image 1's captions all score 0.5 in row 0.
+    // Only the best own caption matters: nothing beats 0.9, so rank 0 although four own captions rank last.
+    const sims = Float32Array.from([
+      [0.1, 0.2, 0.9, 0.3, 0.4, 0.5, 0.5, 0.5, 0.5, 0.5],
+      [0, 0, 0, 0, 0, 1, 1, 1, 1, 1],
+    ].flat());
+    assert.deepEqual(Array.from(i2tRanks(sims, 2)), [0, 0]);
+    // Lowering the best to 0.45 puts all five of image 1's captions above it.
+    sims[2] = 0.45;
+    assert.deepEqual(Array.from(i2tRanks(sims, 2)), [5, 0]);
+  });
+
+  it('resolves ties in the query\'s favour (rank = count of strictly greater scores)', () => {
+    // Row 0: own best 0.5 ties with captions 5 and 6; nothing is strictly greater -> rank 0.
+    // Column 5: image 1 (own) and image 0 both score 0.5 -> rank 0. Column 6: own 0.25 < 0.5 -> rank 1.
+    const sims = Float32Array.from([
+      [0.5, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0],
+      [0.5, 0, 0, 0, 0, 0.5, 0.25, 1, 1, 1],
+    ].flat());
+    assert.deepEqual(Array.from(i2tRanks(sims, 2)), [0, 0]);
+    assert.deepEqual(Array.from(t2iRanks(sims, 2)), [0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+    // All-equal matrix: every query ties with everything, and every rank is 0.
+    const flat = new Float32Array(5 * 3 * 3).fill(0.25);
+    assert.deepEqual(Array.from(i2tRanks(flat, 3)), [0, 0, 0]);
+    assert.ok(t2iRanks(flat, 3).every((r) => r === 0));
+  });
+
+  it('accumulates the same ranks from row blocks in any order, and from column windows', () => {
+    const full = { i2t: i2tRanks(TWO_BY_TEN, 2), t2i: t2iRanks(TWO_BY_TEN, 2) };
+    const ranks = new RankAccumulator(2, groundTruthOf(TWO_BY_TEN, 2));
+    ranks.addRows(1, 1, TWO_BY_TEN.subarray(10));
+    ranks.addRows(0, 1, TWO_BY_TEN.subarray(0, 10));
+    assert.deepEqual(ranks.finish(), full);
+
+    // The same matrix as the right half of wider rows: stride 20, offset 10.
+    const wide = new Float32Array(40).fill(99);
+    wide.set(TWO_BY_TEN.subarray(0, 10), 10);
+    wide.set(TWO_BY_TEN.subarray(10), 30);
+    const windowed = new RankAccumulator(2, groundTruthOf(TWO_BY_TEN, 2));
+    windowed.addRows(0, 2, wide, 20, 10);
+    assert.deepEqual(windowed.finish(), full);
+  });
+
+  it('refuses missing, repeated and out-of-range rows, and NaN', () => {
+    const gt = groundTruthOf(TWO_BY_TEN, 2);
+    const missing = new RankAccumulator(2, gt);
+    missing.addRows(0, 1, TWO_BY_TEN);
+    assert.throws(() => missing.finish(), /1 of 2 image rows were never added \(first: 1\)/);
+    assert.throws(() => missing.addRows(0, 1, TWO_BY_TEN), /image row 0 was added twice/);
+    assert.throws(() => missing.addRows(1, 2, TWO_BY_TEN), /rows \[1, 3\) are outside \[0, 2\)/);
+    assert.throws(() => new RankAccumulator(2, gt).addRows(0, 2, TWO_BY_TEN.subarray(0, 15)), /needs more than the 15 floats/);
+
+    const nan = TWO_BY_TEN.slice();
+    nan[13] = NaN;
+    assert.throws(() => i2tRanks(nan, 2), /row of image 1 contains NaN/);
+    nan[0] = NaN;
+    assert.throws(() => i2tRanks(nan, 2), /caption 0 with its image is NaN/);
+  });
+
+  it('infers N from an [N, 5N] matrix and rejects other lengths', () => {
+    assert.equal(imagesOf(new Float32Array(5 * 7 * 7)), 7);
+    assert.throws(() => imagesOf(new Float32Array(11)), /not \[N, 5N\]/);
+    assert.throws(() => i2tRanks(TWO_BY_TEN, 3), /not \[N, 5N\] for N = 3/);
+  });
+});
