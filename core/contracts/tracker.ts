@@ -37,6 +37,8 @@ export interface TrackedRun {
   readonly runId: string;
   /** The experiment's id in the tracker's store. */
   readonly experimentId: string;
+  /** The run's id on a remote server, when the tracker delivers to one and the run has reached it. */
+  readonly remoteRunId?: string;
   /** Params are write-once: the same value again is fine, a different value is an error. */
   logParams(params: Record<string, string | number | boolean>): Promise<void>;
   /** Metrics only append; points are delivered in the order they were logged, exactly once. */

@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import type { CliCommandContribution } from '../../../core/contracts/cli-command';
+import { UsageError } from '../../../core/errors';
+import { localRuns, serverRuns } from './compare-data';
+import { buildComparison, type CompareFormat, formatComparison } from './compare-format';
+import { connect, isServerUri, redactUri } from './connection';
+import { FileStore } from './file-store';
+import { MlflowRestClient } from './rest-client';
+import { syncRuns } from './sync';
+
+/** Where command output goes; tests pass their own. */
+export type Out = (text: string) => void;
+const stdout: Out = (text) => void process.stdout.write(text);
+
+export interface SyncOptions {
+  store: string;
+  trackingUri?: string;
+}
+
+/** `shnet sync`: delivers pending local runs and prints one line per run. */
+export async function runSync(runIds: string[], options: SyncOptions, out: Out = stdout): Promise<void> {
+  const uri = options.trackingUri ?? process.env.MLFLOW_TRACKING_URI;
+  if (!uri || !isServerUri(uri)) {
+    throw new UsageError('shnet sync needs a server: pass --tracking-uri http://host:port or set MLFLOW_TRACKING_URI');
+  }
+  const reports = await syncRuns(options.store, uri, runIds);
+  out(`delivering ${options.store} to ${redactUri(uri)}\n`);
+  for (const report of reports) {
+    const sent = [
+      report.params && `${report.params} params`,
+      report.tags && `${report.tags} tags`,
+      report.metrics && `${report.metrics} metric points`,
+      report.artifacts && `${report.artifacts} artifacts`,
+      report.status && `status ${report.status}`,
+    ].filter(Boolean);
+    out(`${report.runId} -> ${report.remoteRunId}: ${sent.length ? sent.join(', ') : 'up to date'}\n`);
+  }
+}
+
+export interface CompareOptions {
+  experiment?: string;
+  filter?: string;
+  metrics?: string;
+  format: string;
+  trackingUri?: string;
+  store?: string;
+}
+
+const FORMATS: readonly CompareFormat[] = ['table', 'md', 'csv', 'json'];
+
+/** `shnet compare`: fetches the runs (server or local store), then formats the differences. */
+export async function runCompare(runIds: string[], options: CompareOptions, out: Out = stdout): Promise<void> {
+  if (!FORMATS.includes(options.format as CompareFormat)) {
+    throw new UsageError(`--format must be one of ${FORMATS.join(', ')}; got '${options.format}'`);
+  }
+  const selection = { runIds, experiment: options.experiment, filter: options.filter };
+  const uri = options.store ? undefined : (options.trackingUri ?? process.env.MLFLOW_TRACKING_URI);
+  const runs =
+    uri && isServerUri(uri)
+      ? await serverRuns(new MlflowRestClient(connect(uri)), selection)
+      : localRuns(new FileStore(options.store ?? uri ?? './mlruns'), selection);
+  const metrics = options.metrics?.split(',').map((m) => m.trim()).filter(Boolean);
+  out(formatComparison(buildComparison(runs, metrics), options.format as CompareFormat));
+}
+
+export const syncCommand: CliCommandContribution = {
+  name: 'sync',
+  register(program: Command) {
+    program
+      .command('sync')
+      .description('deliver local MLflow runs (logged offline or during an outage) to the tracking server')
+      .argument('[runs...]', 'local run ids (default: every run of the store; delivered runs send nothing)')
+      .option('--store <dir>', 'local MLflow store', './mlruns')
+      .option('--tracking-uri <uri>', 'MLflow server (default: $MLFLOW_TRACKING_URI)')
+      .action((runs: string[], options: SyncOptions) => runSync(runs, options));
+  },
+};
+
+export const compareCommand: CliCommandContribution = {
+  name: 'compare',
+  register(program: Command) {
+    program
+      .command('compare')
+      .description('table of the params that differ between runs, and their metrics')
+      .argument('[runs...]', 'run ids (or use --experiment)')
+      .option('--experiment <name>', 'compare the runs of this experiment')
+      .option('--filter <expr>', "MLflow filter, e.g. \"params.loss = 'triplet' AND metrics.rsum > 400\"")
+      .option('--metrics <list>', 'comma-separated metric keys (default: every i2t/*, t2i/* and rsum)')
+      .option('--format <format>', 'table | md | csv | json', 'table')
+      .option('--tracking-uri <uri>', 'MLflow server (default: $MLFLOW_TRACKING_URI, else the local store)')
+      .option('--store <dir>', 'read this local MLflow store instead of a server')
+      .action((runs: string[], options: CompareOptions) => runCompare(runs, options));
+  },
+};
