@@ -1,0 +1,124 @@
+/**
+ * Exporting `shapes` in the precomp layout of the reference code (spec §4), so a file-based data set (and the
+ * reference implementation) can read it. Per split:
+ *
+ *   {split}_caps.txt            5 lines per image, in image order
+ *   {split}_ids.txt             one image index per line (N lines ≠ 5N captions: readers infer 5 per image)
+ *   {split}_ims.npy             [N, R, F] float32 region descriptors
+ *   {split}_segmentations.npy   [N, C, 7, 7] float32 class-score grid
+ *   {split}_seg_maps.npy        [N, 64, 64] uint8 class ids (the model reads them as floats)
+ *   {split}_cat_onehots.npy     [N, C] float32 category multi-hot
+ *
+ * and `shapes.json` with the options, DataInfo and class names. Images are generated and written in chunks; each
+ * file appears under its name only when its split is complete.
+ */
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../../core/errors';
+import { GRID_SIZE, MAP_SIZE, SPLIT_NAMES, type SplitName, SplitGenerator, allocateRecords } from './generator';
+import { NpyStreamWriter } from './npy-writer';
+import { type ShapesOptions, resolveShapesOptions } from './options';
+import { shapesDataInfo } from './plugin';
+import { CLASS_NAMES } from './vocabulary';
+
+/** What one split's export wrote. */
+export interface ExportedSplit {
+  readonly split: string;
+  readonly numImages: number;
+  readonly files: readonly string[];
+}
+
+/** Images generated per chunk: bounds memory (≈ 5 MB of records at the defaults). */
+const CHUNK = 256;
+
+/**
+ * Writes `splits` of the `shapes` data set with `options` (raw, defaults filled here) into `outDir`.
+ * An unknown split name is a {@link UsageError}.
+ */
+export function exportPrecomp(
+  options: Readonly<Record<string, unknown>>,
+  outDir: string,
+  splits: readonly string[] = SPLIT_NAMES,
+): ExportedSplit[] {
+  const resolved = resolveShapesOptions(options);
+  const unknown = splits.filter((s) => !(SPLIT_NAMES as readonly string[]).includes(s));
+  if (unknown.length > 0) {
+    const names = unknown.map((s) => `'${s}'`).join(', ');
+    throw new UsageError(`dataset 'shapes' has no split ${names} (splits: ${SPLIT_NAMES.join(', ')})`);
+  }
+  mkdirSync(outDir, { recursive: true });
+  const info = { dataset: 'shapes', options: resolved, info: shapesDataInfo(resolved), classes: CLASS_NAMES };
+  writeAtomically(join(outDir, 'shapes.json'), `${JSON.stringify(info, null, 2)}\n`);
+  return splits.map((split) => exportSplit(resolved, outDir, split as SplitName));
+}
+
+function exportSplit(options: ShapesOptions, outDir: string, split: SplitName): ExportedSplit {
+  const generator = new SplitGenerator(options, split);
+  const n = generator.numImages;
+  const { regions: r, featureDim: f, numClasses: c } = generator.layout;
+  const file = (suffix: string) => join(outDir, `${split}_${suffix}`);
+  const captions = new TextStreamWriter(file('caps.txt'));
+  const ids = new TextStreamWriter(file('ids.txt'));
+  const ims = new NpyStreamWriter(file('ims.npy'), '<f4', [n, r, f]);
+  const grids = new NpyStreamWriter(file('segmentations.npy'), '<f4', [n, c, GRID_SIZE, GRID_SIZE]);
+  const maps = new NpyStreamWriter(file('seg_maps.npy'), '|u1', [n, MAP_SIZE, MAP_SIZE]);
+  const cats = new NpyStreamWriter(file('cat_onehots.npy'), '<f4', [n, c]);
+  const writers = [captions, ids, ims, grids, maps, cats];
+  try {
+    const records = allocateRecords(generator.layout, Math.min(CHUNK, n));
+    for (let start = 0; start < n; start += CHUNK) {
+      const count = Math.min(CHUNK, n - start);
+      for (let row = 0; row < count; row++) {
+        generator.write(start + row, records, row);
+        captions.write(generator.captions(start + row).map((line) => `${line}\n`).join(''));
+        ids.write(`${start + row}\n`);
+      }
+      ims.write(records.regions.subarray(0, count * r * f));
+      grids.write(records.classGrid.subarray(0, count * c * GRID_SIZE * GRID_SIZE));
+      maps.write(records.labelMap.subarray(0, count * MAP_SIZE * MAP_SIZE));
+      cats.write(records.categories.subarray(0, count * c));
+    }
+    for (const writer of writers) writer.commit();
+  } catch (error) {
+    for (const writer of writers) writer.abort();
+    throw error;
+  }
+  return { split, numImages: n, files: writers.map((w) => w.path) };
+}
+
+/** A text file written in pieces to a temporary name, renamed into place on commit. */
+class TextStreamWriter {
+  private readonly temp: string;
+  private fd: number | null;
+
+  constructor(readonly path: string) {
+    this.temp = `${path}.tmp-${process.pid}`;
+    this.fd = openSync(this.temp, 'w');
+  }
+
+  write(text: string): void {
+    if (this.fd === null) throw new Error(`${this.path}: write after close`);
+    writeSync(this.fd, text);
+  }
+
+  commit(): void {
+    this.closeFile();
+    renameSync(this.temp, this.path);
+  }
+
+  abort(): void {
+    this.closeFile();
+    rmSync(this.temp, { force: true });
+  }
+
+  private closeFile(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+function writeAtomically(path: string, text: string): void {
+  const temp = `${path}.tmp-${process.pid}`;
+  writeFileSync(temp, text);
+  renameSync(temp, path);
+}
