@@ -64,26 +64,36 @@ function slotProperties(slots: Readonly<Record<string, SlotSpec>>): Record<strin
 function nodeSchema(kind: PluginKind, registry: PluginRegistry): JsonSchema {
   const plugins = registry.list(kind);
   const slotNames = new Set(plugins.flatMap((p) => Object.keys(p.spec.slots ?? {}).map((s) => s.split('.')[0])));
+  // A node without `type` (a child recipe refining its base) is still checked against the slots its kind offers.
+  const anySlots = Object.assign({}, ...plugins.map((p) => p.spec.slots ?? {})) as Record<string, SlotSpec>;
   return {
     type: 'object',
     properties: {
-      [NodeKey.type]: { enum: plugins.map((p) => p.spec.name), description: `which ${kind} plugin` },
+      ...slotProperties(anySlots),
+      // An empty enum is not valid JSON Schema; `not: {}` accepts nothing, which is what no registered plugin means.
+      [NodeKey.type]: plugins.length > 0 ? { enum: plugins.map((p) => p.spec.name), description: `which ${kind} plugin` } : { not: {}, description: `no ${kind} plugin is registered` },
       [NodeKey.args]: { type: 'object' },
       [NodeKey.merge]: { type: 'boolean', description: 'keep the base args although type changed' },
     },
-    allOf: plugins.map((p) => ({
+    ...(plugins.length === 0 ? {} : { allOf: plugins.map((p) => ({
       if: { properties: { [NodeKey.type]: { const: p.spec.name } }, required: [NodeKey.type] },
       then: {
         description: p.spec.doc,
         properties: { [NodeKey.args]: partial(p.spec.options), ...slotProperties(p.spec.slots ?? {}) },
         propertyNames: { enum: [...Object.values(NodeKey), ...new Set(Object.keys(p.spec.slots ?? {}).map((s) => s.split('.')[0]))] },
       },
-    })),
+    })) }),
     ...(slotNames.size === 0 ? { additionalProperties: false } : {}),
   };
 }
 
-/** The schema without `required` (recipe files may be partial) and closed objects by default. */
+/** A `${key.path}` reference, allowed wherever a value is (it is resolved before validation). */
+const REFERENCE = { type: 'string', pattern: '\\$\\{[\\w.-]+\\}', description: 'a ${key.path} reference' };
+
+/**
+ * The schema as a recipe *file* may use it: no `required` (files may be partial), closed objects by default, and
+ * every option may instead be a `${…}` reference.
+ */
 function partial(schema: TSchema): JsonSchema {
   const copy = JSON.parse(JSON.stringify(schema)) as JsonSchema;
   const strip = (node: unknown): void => {
@@ -92,6 +102,11 @@ function partial(schema: TSchema): JsonSchema {
     delete object.required;
     if (object.type === 'object' && object.properties && object.additionalProperties === undefined) object.additionalProperties = false;
     Object.values(object).forEach(strip);
+    if (object.properties && typeof object.properties === 'object') {
+      for (const [key, property] of Object.entries(object.properties as Record<string, JsonSchema>)) {
+        (object.properties as Record<string, JsonSchema>)[key] = { anyOf: [property, REFERENCE] };
+      }
+    }
   };
   strip(copy);
   return copy;

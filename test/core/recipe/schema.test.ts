@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { recipeJsonSchema } from '../../../core/recipe/json-schema';
 import { builtinManifest, createRegistry } from '../../../core/run/prepare';
@@ -16,9 +16,14 @@ function recipeFiles(dir: string): string[] {
 }
 
 describe('recipe JSON Schema', () => {
-  const schema = recipeJsonSchema(createRegistry([builtinManifest()]));
-  const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
-  const files = recipeFiles(join(REPO_ROOT, 'recipes'));
+  let schema: Record<string, unknown>;
+  let validate: ValidateFunction;
+  let files: string[];
+  before(() => {
+    schema = recipeJsonSchema(createRegistry([builtinManifest()]));
+    validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    files = recipeFiles(join(REPO_ROOT, 'recipes'));
+  });
 
   it('is what `shnet schema` prints', () => {
     const printed = shnet(['schema']);
