@@ -55,8 +55,9 @@ export interface Segmenter extends ParameterOwner {
 export interface HighlightModule extends ParameterOwner {
   /**
    * @param regions `[B, R, D]` region embeddings (V0 of the spec: the fc output)
-   * @param lengths `[B]` valid regions per image; padded regions must not influence valid ones
-   * @returns `[B, R, D]`, zero on padded regions
+   * @param lengths `[B]` valid regions per image; padded regions must not influence valid regions' attention
+   * @returns `[B, R, D]`; rows past each length are unspecified (the reference leaves them non-zero, and they enter
+   *   the fusion MLP's BatchNorm statistics, so zeroing them would change the valid outputs in training)
    */
   highlight(regions: Tensor3D, lengths: Int32Array, segmentation: Segmentation, mode: ForwardMode): Tensor3D;
 }

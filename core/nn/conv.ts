@@ -1,0 +1,45 @@
+import * as tf from '../backend/tf';
+import type { Rng } from '../contracts/services';
+import { Block } from './block';
+import { defaultBound, uniform } from './init';
+
+/**
+ * `nn.Conv2d(in, out, k, stride 1, padding (k−1)/2)` on channels-last maps (tfjs's fast layout).
+ *
+ * Parameters: `weight` stored as **[kh, kw, in, out]** (PyTorch keeps [out, in, kh, kw]: an importer permutes
+ * with (2, 3, 1, 0)); `bias` [out]. PyTorch default init: U(±1/√(in·k·k)) for both. Weights are drawn in PyTorch's
+ * [out, in, kh, kw] order, then permuted.
+ */
+export class Conv2d extends Block {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    rng: Rng,
+  ) {
+    super();
+    if (kernelSize % 2 !== 1) throw new Error(`Conv2d keeps the map size only with an odd kernel, got ${kernelSize}`);
+    const bound = defaultBound(inChannels * kernelSize * kernelSize);
+    const torchLayout = uniform(rng, [outChannels, inChannels, kernelSize, kernelSize], bound);
+    this.weight = this.addParameter('weight', tf.tidy(() => torchLayout.transpose([2, 3, 1, 0])), { torchLayout: [3, 2, 0, 1] });
+    torchLayout.dispose();
+    this.bias = this.addParameter('bias', uniform(rng, [outChannels], bound));
+  }
+
+  /**
+   * Zero padding (k−1)/2, stride 1 (the reference's 3×3, padding 1).
+   * @param x `[B, H, W, in]`
+   * @returns `[B, H, W, out]`
+   */
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      // 'same' with stride 1 and an odd kernel pads (k−1)/2 on every side, exactly PyTorch's padding=(k−1)/2.
+      // Plain conv + bias add: the fused op's custom gradient would also compute the input gradient, which nothing
+      // needs when the input is data (VSpM's map).
+      return tf.conv2d(x, this.weight as tf.Tensor4D, 1, 'same').add(this.bias);
+    });
+  }
+}
