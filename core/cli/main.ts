@@ -7,6 +7,7 @@ import { builtinManifest } from '../run/prepare';
 import { runRecipe } from '../run/run';
 import { StderrLogger } from '../services/logger';
 import { shnetVersion } from '../version';
+import { registerImport } from './commands/import';
 import { registerPlugins } from './commands/plugins';
 import { registerSchema } from './commands/schema';
 import { registerValidate } from './commands/validate';
@@ -27,13 +28,16 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
       .command('run')
       .argument('<recipe>', 'recipe file (YAML)')
       .description('validate the recipe, build every plugin, train, evaluate and track the run')
-      .option('--dry-run', 'validate and print the resolved recipe without building anything'),
-  ).action(async (recipe: string, options: { set: string[]; dryRun?: boolean }) => {
-    await runRecipe(manifests, { recipe, overrides: options.set, dryRun: options.dryRun }, loggerFor(program));
+      .option('--dry-run', 'validate and print the resolved recipe without building anything')
+      .option('--resume <run-dir>', 'continue a run from its last checkpoint (weights, optimizer, RNG, epoch)')
+      .option('--force', 'with --resume: continue even if the recipe differs from the one the run started with'),
+  ).action(async (recipe: string, options: { set: string[]; dryRun?: boolean; resume?: string; force?: boolean }) => {
+    await runRecipe(manifests, { recipe, overrides: options.set, dryRun: options.dryRun, resume: options.resume, force: options.force }, loggerFor(program));
   });
   registerValidate(program, manifests);
   registerPlugins(program, manifests);
   registerSchema(program, manifests);
+  registerImport(program, manifests, () => loggerFor(program));
   for (const manifest of manifests) for (const command of manifest.commands ?? []) command.register(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -1,13 +1,16 @@
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { describeBackend, selectBackend, type BackendRequest } from '../backend/select';
 import type { Logger } from '../contracts/services';
+import { UsageError } from '../errors';
 import { createRootContainer, createRunContainer } from '../di/containers';
 import type { PluginManifest } from '../registry/plugin-spec';
 import { saveResolvedRecipe } from '../recipe/resolve';
 import type { RootSettingsValue } from '../recipe/root';
 import { createRng } from '../services/rng';
+import { readCheckpointState, type CheckpointState } from '../train/checkpoint';
 import { trainAndEvaluate } from '../train/engine';
 import { buildRun, parameterCount } from './build-run';
 import { checkModel } from './check-model';
@@ -18,6 +21,10 @@ export interface RunOptions {
   readonly overrides: readonly string[];
   /** Validate and print the resolved recipe; build nothing. */
   readonly dryRun?: boolean;
+  /** A run folder to continue from its last checkpoint. */
+  readonly resume?: string;
+  /** Resume even though the recipe's hash differs from the one the run was started with. */
+  readonly force?: boolean;
 }
 
 export interface RunOutcome {
@@ -37,10 +44,11 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
     process.stdout.write(`# sha256 ${prepared.hash}\n${stringify(prepared.resolved)}`);
     return { hash: prepared.hash };
   }
-  const seed = settings.seed ?? randomInt(2 ** 32 - 1);
+  const resumed = options.resume ? resumePoint(options.resume, prepared.hash, options.force ?? false, logger) : null;
+  const seed = resumed?.state.seed ?? settings.seed ?? randomInt(2 ** 32 - 1);
   const name = settings.name ?? basename(options.recipe, extname(options.recipe));
-  const runDir = join(settings.output, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  saveResolvedRecipe(runDir, prepared.resolved, prepared.hash, seed);
+  const runDir = options.resume ?? join(settings.output, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  if (!resumed || resumed.state.recipeHash !== prepared.hash) saveResolvedRecipe(runDir, prepared.resolved, prepared.hash, seed);
   logger.info(`run ${name}: recipe sha256 ${prepared.hash.slice(0, 12)}, seed ${seed}, folder ${runDir}`);
 
   const backend = await selectBackend(settings.backend as BackendRequest);
@@ -56,6 +64,22 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
   const check = await checkModel(built, settings.train.split, rng.fork('model-check'));
   logger.info(`model check passed: ${check.batch} images and captions -> ${check.dim}-d unit embeddings`);
   const context = { runDir, recipe: prepared.resolved, recipeHash: prepared.hash, seed };
-  await trainAndEvaluate({ built, settings, context, rng, backend, runName: name, logger });
+  await trainAndEvaluate({ built, settings, context, rng, backend, runName: name, logger, resumeFrom: resumed?.checkpoint });
   return { runDir, hash: prepared.hash, seed };
+}
+
+/**
+ * The checkpoint a resumed run continues from (`<runDir>/checkpoints/last.safetensors`). A different recipe hash
+ * is refused unless forced: continuing a run under changed settings makes its results belong to neither recipe.
+ */
+function resumePoint(runDir: string, hash: string, force: boolean, logger: Logger): { checkpoint: string; state: CheckpointState } {
+  const checkpoint = join(runDir, 'checkpoints', 'last.safetensors');
+  if (!existsSync(checkpoint)) throw new UsageError(`cannot resume ${runDir}: it has no checkpoints/last.safetensors (no epoch finished)`);
+  const state = readCheckpointState(checkpoint);
+  if (state.recipeHash !== hash) {
+    const message = `${runDir} was trained with recipe sha256 ${state.recipeHash.slice(0, 12)}, this recipe resolves to ${hash.slice(0, 12)}`;
+    if (!force) throw new UsageError(`cannot resume: ${message}. Use the run's own recipe.yaml, or --force to continue anyway`);
+    logger.warn(`--force: ${message}; continuing with the new recipe`);
+  }
+  return { checkpoint, state };
 }
