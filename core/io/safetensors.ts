@@ -7,10 +7,13 @@
  * `{dtype, shape, data_offsets: [begin, end]}` (offsets into the bytes after the header) plus an optional
  * `__metadata__` map of strings, then the tensor bytes, row-major, little-endian.
  *
- * Floating tensors (F32, F16, BF16, F64) convert to float32 on read; other dtypes (the I64 `position_ids` buffer of
- * BERT checkpoints, for instance) are listed with their shapes but cannot be read as floats.
+ * Floating tensors (F32, F16, BF16, F64) convert to float32 on read and I32 tensors read as Int32Array; other dtypes
+ * (the I64 `position_ids` buffer of BERT checkpoints, for instance) are listed with their shapes but not converted.
+ * shnet's own checkpoints (F32 and I32 only, written by `./safetensors-writer`) are read whole by {@link readSafetensors}.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { UsageError } from '../errors';
+import type { HostTensor } from './safetensors-writer';
 
 /** One tensor of the header; `begin`/`end` are absolute byte offsets in the file. */
 export interface SafetensorsEntry {
@@ -36,6 +39,12 @@ const ELEMENT_BYTES: Readonly<Record<string, number>> = {
 /** Dtypes {@link SafetensorsFile.readFloat32} converts. */
 export const FLOAT_DTYPES: readonly string[] = ['F32', 'F16', 'BF16', 'F64'];
 
+/** The content of a safetensors file, read whole. */
+export interface SafetensorsContent {
+  readonly tensors: Map<string, HostTensor>;
+  readonly metadata: Record<string, string>;
+}
+
 /** An open safetensors file. Call {@link close} when done (or use {@link withSafetensors}). */
 export class SafetensorsFile {
   /** Tensors in header order. */
@@ -54,7 +63,7 @@ export class SafetensorsFile {
     this.metadata = metadata;
   }
 
-  /** Opens `path` and parses its header; throws naming the file when it is not a valid safetensors file. */
+  /** Opens `path` and parses its header; throws a {@link UsageError} naming the file when it is not a valid safetensors file. */
   static open(path: string): SafetensorsFile {
     const fd = openSync(path, 'r');
     try {
@@ -71,25 +80,46 @@ export class SafetensorsFile {
    * @throws naming the file and the tensor when it is absent or not a floating dtype
    */
   readFloat32(name: string): Float32Array {
-    const entry = this.entries.get(name);
-    if (entry == null) throw new Error(`${this.path}: no tensor '${name}'`);
-    if (!FLOAT_DTYPES.includes(entry.dtype)) {
-      throw new Error(`${this.path}: tensor '${name}' is ${entry.dtype}; only ${FLOAT_DTYPES.join('/')} read as float32`);
-    }
-    if (this.fd == null) throw new Error(`${this.path}: file is closed`);
-    const bytes = Buffer.alloc(entry.end - entry.begin);
-    let done = 0;
-    while (done < bytes.length) {
-      const n = readSync(this.fd, bytes, done, bytes.length - done, entry.begin + done);
-      if (n === 0) throw new Error(`${this.path}: file ends inside tensor '${name}'`);
-      done += n;
-    }
-    return toFloat32(bytes, entry.dtype);
+    const entry = this.entry(name, FLOAT_DTYPES, 'float32');
+    return toFloat32(this.readBytes(entry), entry.dtype);
+  }
+
+  /**
+   * Reads one I32 tensor (row-major, the file's shape).
+   * @throws naming the file and the tensor when it is absent or not I32
+   */
+  readInt32(name: string): Int32Array {
+    const bytes = this.readBytes(this.entry(name, ['I32'], 'int32'));
+    if (HOST_IS_LITTLE_ENDIAN) return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+    const out = new Int32Array(bytes.length / 4);
+    for (let i = 0; i < out.length; i++) out[i] = bytes.readInt32LE(4 * i);
+    return out;
   }
 
   close(): void {
     if (this.fd != null) closeSync(this.fd);
     this.fd = null;
+  }
+
+  private entry(name: string, dtypes: readonly string[], as: string): SafetensorsEntry {
+    const entry = this.entries.get(name);
+    if (entry == null) throw new Error(`${this.path}: no tensor '${name}'`);
+    if (!dtypes.includes(entry.dtype)) throw new Error(`${this.path}: tensor '${name}' is ${entry.dtype}; only ${dtypes.join('/')} read as ${as}`);
+    return entry;
+  }
+
+  /** The tensor's bytes, in a fresh buffer of their own (offset 0, so typed views over it are aligned). */
+  private readBytes(entry: SafetensorsEntry): Buffer {
+    if (this.fd == null) throw new Error(`${this.path}: file is closed`);
+    const bytes = Buffer.alloc(entry.end - entry.begin);
+    let done = 0;
+    while (done < bytes.length) {
+      const n = readSync(this.fd, bytes, done, bytes.length - done, entry.begin + done);
+      // The header was checked against the file size, so only a file shrinking under us ends early.
+      if (n === 0) throw new UsageError(`${this.path}: file ends inside tensor '${entry.name}'`);
+      done += n;
+    }
+    return bytes;
   }
 }
 
@@ -103,9 +133,25 @@ export function withSafetensors<T>(path: string, use: (file: SafetensorsFile) =>
   }
 }
 
+/**
+ * Reads every tensor of a safetensors file shnet wrote (F32 as Float32Array, I32 as Int32Array) and its metadata.
+ * @throws UsageError naming the file when it is malformed or holds another dtype
+ */
+export function readSafetensors(path: string): SafetensorsContent {
+  return withSafetensors(path, (file) => {
+    const tensors = new Map<string, HostTensor>();
+    for (const { name, dtype, shape } of file.entries.values()) {
+      if (dtype === 'F32') tensors.set(name, { dtype, shape, data: file.readFloat32(name) });
+      else if (dtype === 'I32') tensors.set(name, { dtype, shape, data: file.readInt32(name) });
+      else throw new UsageError(`${path}: tensor '${name}' has dtype ${dtype}; shnet checkpoints hold F32 and I32`);
+    }
+    return { tensors, metadata: { ...file.metadata } };
+  });
+}
+
 function readHeader(fd: number, path: string): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
   const fail = (why: string): never => {
-    throw new Error(`${path}: not a valid safetensors file (${why})`);
+    throw new UsageError(`${path}: not a valid safetensors file (${why})`);
   };
   const fileBytes = fstatSync(fd).size;
   const prefix = Buffer.alloc(8);
@@ -120,12 +166,16 @@ function readHeader(fd: number, path: string): { entries: Map<string, Safetensor
   } catch (error) {
     fail(`header is not JSON: ${(error as Error).message}`);
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
   const dataStart = 8 + headerBytes;
   const entries = new Map<string, SafetensorsEntry>();
   const metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(header)) {
     if (name === METADATA_KEY) {
-      for (const [k, v] of Object.entries((value ?? {}) as Record<string, unknown>)) metadata[k] = String(v);
+      for (const [k, v] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`metadata '${k}' is not a string`);
+        metadata[k] = v as string;
+      }
       continue;
     }
     const { dtype, shape, data_offsets: offsets } = (value ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };

@@ -2,8 +2,9 @@ import { tf } from '../backend/tf';
 import type { NamedParameter } from '../contracts/module';
 import type { Optimizer } from '../contracts/training';
 import { RunFailure } from '../errors';
-import type { AtomicWriteHooks } from './atomic-write';
-import { readSafetensors, writeSafetensors, type HostTensor } from './safetensors';
+import type { AtomicWriteHooks } from '../io/atomic-write';
+import { readSafetensors, withSafetensors } from '../io/safetensors';
+import { writeSafetensors, type HostTensor } from '../io/safetensors-writer';
 
 /** Where training stood when a checkpoint was written; stored as JSON in the safetensors `__metadata__`. */
 export interface CheckpointState {
@@ -55,7 +56,7 @@ export function saveCheckpoint(
 
 /** Reads only the training state of a checkpoint (no tensors are created). */
 export function readCheckpointState(path: string): CheckpointState {
-  return parseState(readSafetensors(path).metadata, path);
+  return parseState(withSafetensors(path, (file) => file.metadata), path);
 }
 
 /**

@@ -6,7 +6,7 @@ import type { RunStatus, TrackedRun } from '../contracts/tracker';
 import { RunFailure } from '../errors';
 import type { RootSettingsValue } from '../recipe/root';
 import type { BuiltRun } from '../run/build-run';
-import type { AtomicWriteHooks } from './atomic-write';
+import type { AtomicWriteHooks } from '../io/atomic-write';
 import { loadCheckpoint, readCheckpointState, saveCheckpoint, type CheckpointState } from './checkpoint';
 import { encodeSplit } from './encode';
 import { disposeImageInputs, imageInputsFromHost } from './inputs';

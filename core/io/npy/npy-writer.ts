@@ -1,10 +1,8 @@
 /**
- * Writing `.npy` files (format 1.0, C order, little-endian), atomically: data goes to a temporary file in the
- * same folder, which is flushed to disk and renamed over the target only when complete, so a reader never sees
+ * Writing `.npy` files (format 1.0, C order, little-endian), atomically (`../atomic-write`): a reader never sees
  * a half-written array under the final name.
  */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { AtomicFile } from '../atomic-write';
 import { encodeHeaderV1, formatShape } from './npy-header';
 
 /** Typed arrays the writer stores, and the dtype each becomes. */
@@ -15,9 +13,6 @@ const DESCR_OF = new Map<Function, string>([
   [Int32Array, '<i4'],
   [Uint8Array, '|u1'],
 ]);
-
-/** Bytes per write call; Node refuses writes above 2 GiB, and smaller calls keep the event loop responsive. */
-const WRITE_CHUNK_BYTES = 64 * 1024 * 1024;
 
 /** Writes `data` (C order, `prod(shape)` elements) to `path` as an NPY v1.0 file, atomically. */
 export function writeNpy(path: string, data: NpyWritable, shape: readonly number[]): void {
@@ -38,24 +33,22 @@ export function writeNpy(path: string, data: NpyWritable, shape: readonly number
  */
 export class NpyStreamWriter {
   private written = 0;
-  private fd: number | undefined;
+  private readonly file: AtomicFile;
 
   private constructor(
     readonly path: string,
     readonly descr: string,
     readonly shape: readonly number[],
-    private readonly tempPath: string,
   ) {
-    this.fd = openSync(tempPath, 'wx');
-    writeAll(this.fd, encodeHeaderV1(descr, shape));
+    this.file = AtomicFile.open(path);
+    this.file.write(encodeHeaderV1(descr, shape));
   }
 
   /** Starts a file of `descr` (`<f4`, `<i4` or `|u1`) and `shape`. */
   static create(path: string, descr: string, shape: readonly number[]): NpyStreamWriter {
     if (![...DESCR_OF.values()].includes(descr)) throw new Error(`${path}: cannot write dtype '${descr}'`);
     if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`${path}: invalid shape ${formatShape(shape)}`);
-    const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-    return new NpyStreamWriter(path, descr, shape, join(dirname(path), `.${basename(path)}.${suffix}.tmp`));
+    return new NpyStreamWriter(path, descr, shape);
   }
 
   /** Elements the shape calls for. */
@@ -65,41 +58,31 @@ export class NpyStreamWriter {
 
   /** Appends the next elements in C order; their type must match the file's dtype. */
   append(chunk: NpyWritable): void {
-    if (this.fd === undefined) throw new Error(`${this.path}: writer is already finished`);
+    if (!this.file.isOpen) throw new Error(`${this.path}: writer is already finished`);
     if (dtypeOf(chunk) !== this.descr) {
       throw new Error(`${this.path}: appending ${chunk.constructor.name} to a '${this.descr}' file`);
     }
     if (this.written + chunk.length > this.expectedElements) {
       throw new Error(`${this.path}: ${this.written + chunk.length} elements exceed shape ${formatShape(this.shape)}`);
     }
-    writeAll(this.fd, new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.file.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     this.written += chunk.length;
   }
 
   /** Checks the element count, flushes, and renames the temporary file to {@link path}. */
   finish(): void {
-    if (this.fd === undefined) throw new Error(`${this.path}: writer is already finished`);
+    if (!this.file.isOpen) throw new Error(`${this.path}: writer is already finished`);
     if (this.written !== this.expectedElements) {
       const message = `${this.path}: ${this.written} elements written, shape ${formatShape(this.shape)} needs ${this.expectedElements}`;
       this.abort();
       throw new Error(message);
     }
-    fsyncSync(this.fd);
-    closeSync(this.fd);
-    this.fd = undefined;
-    renameSync(this.tempPath, this.path);
+    this.file.commit();
   }
 
   /** Discards the partial file. Safe to call more than once, and after {@link finish}. */
   abort(): void {
-    if (this.fd === undefined) return;
-    closeSync(this.fd);
-    this.fd = undefined;
-    try {
-      unlinkSync(this.tempPath);
-    } catch {
-      // Already gone: nothing to clean up.
-    }
+    this.file.abort();
   }
 }
 
@@ -107,10 +90,4 @@ function dtypeOf(data: NpyWritable): string {
   const descr = DESCR_OF.get(data.constructor);
   if (descr === undefined) throw new Error(`cannot write a ${data.constructor.name} as NPY (Float32Array, Int32Array, Uint8Array)`);
   return descr;
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length; ) {
-    done += writeSync(fd, bytes, done, Math.min(WRITE_CHUNK_BYTES, bytes.length - done));
-  }
 }

@@ -11,7 +11,7 @@ import { trainAndEvaluate, type TrainResult } from '../../../core/train/engine';
 import { assertStepFits } from '../../../core/train/memory';
 import { runParameters } from '../../../core/train/parameters';
 import { batchesOf, epochOrder, prefetchBatches } from '../../../core/train/sampler';
-import { readSafetensors } from '../../../core/train/safetensors';
+import { readSafetensors } from '../../../core/io/safetensors';
 import { buildTinyRun, disposeTinyRun, MemoryLogger, tinyRecipe, type TinyRun } from './fixtures';
 
 /** A data set whose training images carry NaN features once `poisoned()` says so (a real NaN through the model). */

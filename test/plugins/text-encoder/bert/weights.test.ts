@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { tf } from '../../../../core/backend/tf';
-import { writeSafetensors, type HostTensor } from '../../../../core/train/safetensors';
+import { writeSafetensors, type HostTensor } from '../../../../core/io/safetensors-writer';
 import type { BertTextEncoder } from '../../../../plugins/text-encoder/bert';
 import { evaluation, torchStateDict } from '../../../support/plugin-harness';
 import { assertClose, restoreBackendAfterSuite } from '../../../support/tensors';
