@@ -18,9 +18,19 @@ export interface EvaluationReport {
   readonly folds?: ReadonlyArray<Readonly<Record<string, number>>>;
 }
 
+/** Per-call evaluation options. */
+export interface EvaluateOptions {
+  /** When given, the N×5N similarity matrix is also written there as `.npy`. */
+  readonly saveSimilarity?: string;
+  /**
+   * Overrides the evaluator's protocol for this call. `'all'` (every image as one block) is understood by every
+   * evaluator: per-epoch validation on the first images of the dev split uses it, as the reference does.
+   */
+  readonly protocol?: string;
+}
+
 export interface Evaluator {
-  /** The protocol name this evaluator applies (`coco-5fold-1k`, `coco-5k`, `f30k-1k`). */
+  /** The protocol name this evaluator applies (`coco-5fold-1k`, `coco-5k`, `f30k-1k`, `all`). */
   readonly protocol: string;
-  /** @param saveSimilarity when given, the N×5N similarity matrix is also written there as `.npy` */
-  evaluate(embeddings: EmbeddingSet, options?: { saveSimilarity?: string }): Promise<EvaluationReport>;
+  evaluate(embeddings: EmbeddingSet, options?: EvaluateOptions): Promise<EvaluationReport>;
 }

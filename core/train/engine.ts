@@ -158,7 +158,7 @@ async function train(options: TrainOptions, tracked: TrackedRun | null, interrup
     if (built.evaluator) {
       const split = await built.dataset.open(settings.validationSplit);
       const count = Math.min(settings.validationImages, split.numImages);
-      const report = await built.evaluator.evaluate(await encodeSplit(split, count, built, rng.fork(`validate-${epoch}`)));
+      const report = await built.evaluator.evaluate(await encodeSplit(split, count, built, rng.fork(`validate-${epoch}`)), { protocol: 'all' });
       validation.push(report);
       const rsum = report.metrics.rsum;
       logger.info(`epoch ${epoch + 1} validation on '${split.name}' (${count} images): ${formatMetrics(report.metrics)}`);

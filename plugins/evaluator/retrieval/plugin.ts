@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'inversify';
-import type { EmbeddingSet, EvaluationReport, Evaluator } from '../../../core/contracts/evaluation';
+import type { EmbeddingSet, EvaluateOptions, EvaluationReport, Evaluator } from '../../../core/contracts/evaluation';
+import { UsageError } from '../../../core/errors';
 import { definePlugin } from '../../../core/registry/plugin-spec';
 import { PLUGIN_ARGS } from '../../../core/tokens';
 import { evaluateEmbeddings } from './evaluate';
@@ -12,6 +13,10 @@ export const retrievalOptions = Type.Object(
       [Type.Literal('all'), ...Object.keys(RETRIEVAL_PROTOCOLS).map((name) => Type.Literal(name))],
       { default: 'all', description: "'all': every image as one block; coco-5fold-1k: five 1K folds averaged; coco-5k; f30k-1k" },
     ),
+    alsoReport: Type.Array(Type.Union(Object.keys(RETRIEVAL_PROTOCOLS).map((name) => Type.Literal(name))), {
+      default: [],
+      description: "further protocols reported beside the main one, their metrics prefixed by the protocol ('coco-5k/i2t/R1')",
+    }),
     chunkRows: Type.Integer({ minimum: 1, default: 256, description: 'image rows of the similarity matrix held at once' }),
   },
   { additionalProperties: false },
@@ -28,14 +33,24 @@ export class RetrievalEvaluator implements Evaluator {
     this.protocol = args.protocol;
   }
 
-  async evaluate(embeddings: EmbeddingSet, options: { saveSimilarity?: string } = {}): Promise<EvaluationReport> {
-    const protocol: RetrievalProtocolName | ProtocolSpec = this.args.protocol === 'all' ? { folds: 1 } : (this.args.protocol as RetrievalProtocolName);
-    const report = await evaluateEmbeddings(embeddings.images, embeddings.captions, embeddings.dim, {
-      protocol,
-      chunkRows: this.args.chunkRows,
-      saveTo: options.saveSimilarity,
-    });
-    return { protocol: this.args.protocol, metrics: report.metrics, folds: report.folds.length > 1 ? report.folds : undefined };
+  async evaluate(embeddings: EmbeddingSet, options: EvaluateOptions = {}): Promise<EvaluationReport> {
+    const main = options.protocol ?? this.args.protocol;
+    const report = await this.run(embeddings, main, options.saveSimilarity);
+    const metrics: Record<string, number> = { ...report.metrics };
+    // Extra protocols only with the configured main one: a validation call ('all') wants just its block.
+    for (const extra of options.protocol === undefined ? this.args.alsoReport : []) {
+      const other = await this.run(embeddings, extra);
+      for (const [key, value] of Object.entries(other.metrics)) metrics[`${extra}/${key}`] = value;
+    }
+    return { protocol: main, metrics, folds: report.folds.length > 1 ? report.folds : undefined };
+  }
+
+  private run(embeddings: EmbeddingSet, name: string, saveTo?: string) {
+    if (name !== 'all' && !(name in RETRIEVAL_PROTOCOLS)) {
+      throw new UsageError(`unknown retrieval protocol '${name}' (known: all, ${Object.keys(RETRIEVAL_PROTOCOLS).join(', ')})`);
+    }
+    const protocol: RetrievalProtocolName | ProtocolSpec = name === 'all' ? { folds: 1 } : (name as RetrievalProtocolName);
+    return evaluateEmbeddings(embeddings.images, embeddings.captions, embeddings.dim, { protocol, chunkRows: this.args.chunkRows, saveTo });
   }
 }
 
