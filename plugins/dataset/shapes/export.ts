@@ -12,11 +12,12 @@
  * and `shapes.json` with the options, DataInfo and class names. Images are generated and written in chunks; each
  * file appears under its name only when its split is complete.
  */
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../../core/errors';
 import { GRID_SIZE, MAP_SIZE, SPLIT_NAMES, type SplitName, SplitGenerator, allocateRecords } from './generator';
-import { NpyStreamWriter } from './npy-writer';
+import { AtomicFile, writeFileAtomic } from '../../../core/io/atomic-write';
+import { NpyStreamWriter } from '../../../core/io/npy/npy';
 import { type ShapesOptions, resolveShapesOptions } from './options';
 import { shapesDataInfo } from './plugin';
 import { CLASS_NAMES } from './vocabulary';
@@ -57,68 +58,38 @@ function exportSplit(options: ShapesOptions, outDir: string, split: SplitName): 
   const n = generator.numImages;
   const { regions: r, featureDim: f, numClasses: c } = generator.layout;
   const file = (suffix: string) => join(outDir, `${split}_${suffix}`);
-  const captions = new TextStreamWriter(file('caps.txt'));
-  const ids = new TextStreamWriter(file('ids.txt'));
-  const ims = new NpyStreamWriter(file('ims.npy'), '<f4', [n, r, f]);
-  const grids = new NpyStreamWriter(file('segmentations.npy'), '<f4', [n, c, GRID_SIZE, GRID_SIZE]);
-  const maps = new NpyStreamWriter(file('seg_maps.npy'), '|u1', [n, MAP_SIZE, MAP_SIZE]);
-  const cats = new NpyStreamWriter(file('cat_onehots.npy'), '<f4', [n, c]);
-  const writers = [captions, ids, ims, grids, maps, cats];
+  const captions = AtomicFile.open(file('caps.txt'));
+  const ids = AtomicFile.open(file('ids.txt'));
+  const ims = NpyStreamWriter.create(file('ims.npy'), '<f4', [n, r, f]);
+  const grids = NpyStreamWriter.create(file('segmentations.npy'), '<f4', [n, c, GRID_SIZE, GRID_SIZE]);
+  const maps = NpyStreamWriter.create(file('seg_maps.npy'), '|u1', [n, MAP_SIZE, MAP_SIZE]);
+  const cats = NpyStreamWriter.create(file('cat_onehots.npy'), '<f4', [n, c]);
+  const arrays = [ims, grids, maps, cats];
+  const texts = [captions, ids];
   try {
     const records = allocateRecords(generator.layout, Math.min(CHUNK, n));
     for (let start = 0; start < n; start += CHUNK) {
       const count = Math.min(CHUNK, n - start);
       for (let row = 0; row < count; row++) {
         generator.write(start + row, records, row);
-        captions.write(generator.captions(start + row).map((line) => `${line}\n`).join(''));
-        ids.write(`${start + row}\n`);
+        captions.write(Buffer.from(generator.captions(start + row).map((line) => `${line}\n`).join('')));
+        ids.write(Buffer.from(`${start + row}\n`));
       }
-      ims.write(records.regions.subarray(0, count * r * f));
-      grids.write(records.classGrid.subarray(0, count * c * GRID_SIZE * GRID_SIZE));
-      maps.write(records.labelMap.subarray(0, count * MAP_SIZE * MAP_SIZE));
-      cats.write(records.categories.subarray(0, count * c));
+      ims.append(records.regions.subarray(0, count * r * f));
+      grids.append(records.classGrid.subarray(0, count * c * GRID_SIZE * GRID_SIZE));
+      maps.append(records.labelMap.subarray(0, count * MAP_SIZE * MAP_SIZE));
+      cats.append(records.categories.subarray(0, count * c));
     }
-    for (const writer of writers) writer.commit();
+    for (const writer of texts) writer.commit();
+    for (const writer of arrays) writer.finish();
   } catch (error) {
-    for (const writer of writers) writer.abort();
+    for (const writer of [...texts, ...arrays]) writer.abort();
     throw error;
   }
-  return { split, numImages: n, files: writers.map((w) => w.path) };
+  return { split, numImages: n, files: [...texts, ...arrays].map((w) => w.path) };
 }
 
-/** A text file written in pieces to a temporary name, renamed into place on commit. */
-class TextStreamWriter {
-  private readonly temp: string;
-  private fd: number | null;
-
-  constructor(readonly path: string) {
-    this.temp = `${path}.tmp-${process.pid}`;
-    this.fd = openSync(this.temp, 'w');
-  }
-
-  write(text: string): void {
-    if (this.fd === null) throw new Error(`${this.path}: write after close`);
-    writeSync(this.fd, text);
-  }
-
-  commit(): void {
-    this.closeFile();
-    renameSync(this.temp, this.path);
-  }
-
-  abort(): void {
-    this.closeFile();
-    rmSync(this.temp, { force: true });
-  }
-
-  private closeFile(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
-  }
-}
 
 function writeAtomically(path: string, text: string): void {
-  const temp = `${path}.tmp-${process.pid}`;
-  writeFileSync(temp, text);
-  renameSync(temp, path);
+  writeFileAtomic(path, [Buffer.from(text)]);
 }
