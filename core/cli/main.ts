@@ -10,6 +10,7 @@ import { shnetVersion } from '../version';
 import { registerImport } from './commands/import';
 import { registerPlugins } from './commands/plugins';
 import { registerSchema } from './commands/schema';
+import { registerTestPlugin } from './commands/test-plugin';
 import { registerValidate } from './commands/validate';
 import { withOverrides, type GlobalOptions } from './options';
 
@@ -38,6 +39,7 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
   registerPlugins(program, manifests);
   registerSchema(program, manifests);
   registerImport(program, manifests, () => loggerFor(program));
+  registerTestPlugin(program, manifests);
   for (const manifest of manifests) for (const command of manifest.commands ?? []) command.register(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -12,6 +12,11 @@ export interface NamedParameter {
   readonly trainable: boolean;
   /** Optimizer parameter group (`text-backbone` gets the text-backbone lr factor); default group when absent. */
   readonly group?: string;
+  /**
+   * True for a weight kept only because the reference's `state_dict` (and parameter count) has it, while its
+   * forward pass never uses it: it gets no gradient by design, and the conformance suite does not ask it to.
+   */
+  readonly unusedInForward?: boolean;
 }
 
 /** Whether a forward pass trains (dropout, batch statistics, augmentation) and the random stream it draws from. */

@@ -1,4 +1,5 @@
 import * as tf from '../backend/tf';
+import type { NamedParameter } from '../contracts/module';
 import type { Rng } from '../contracts/services';
 import { Block } from './block';
 import { Linear } from './linear';
@@ -33,6 +34,11 @@ export class Mlp extends Block {
     this.outputLayer = this.addChild('layers.1', new Linear(hiddenDim, outDim, rng));
     this.hiddenNorm = this.addChild('bns.0', new BatchNorm(hiddenDim));
     this.unusedOutputNorm = this.addChild('bns.1', new BatchNorm(outDim));
+  }
+
+  /** Marks `bns.1` weights as {@link NamedParameter.unusedInForward} (never applied, so never given a gradient). */
+  override parameters(): NamedParameter[] {
+    return super.parameters().map((p) => (p.name.startsWith('bns.1.') ? { ...p, unusedInForward: true } : p));
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import type { PluginKind } from '../kinds';
-import { createOptionsAjv, type PluginRegistry } from '../registry/registry';
+import { createOptionsAjv, type PluginRegistry, type RegisteredPlugin } from '../registry/registry';
 import type { SlotSpec } from '../registry/plugin-spec';
 import { closestNames } from '../registry/suggest';
 import { sortProblems, type RecipeProblem } from './errors';
@@ -55,7 +55,7 @@ export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry):
     if (!isPlainObject(args)) {
       problem(joinPath(path, NodeKey.args), `args must be a mapping, got ${describe(args)}`, pluginName);
     } else {
-      if (!plugin.validate(args)) reportSchemaErrors(plugin.validate, joinPath(path, NodeKey.args), problem, pluginName);
+      for (const p of validateOptions(plugin, args, joinPath(path, NodeKey.args))) problem(p.path, p.message, p.plugin);
       node[NodeKey.args] = args;
     }
     checkSlots(node, path, plugin.spec.slots ?? {}, NODE_KEYS, pluginName);
@@ -99,6 +99,19 @@ export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry):
 
   checkSlots(resolved, '', ROOT_SLOTS, settingKeys);
   return { problems: sortProblems(problems), resolved };
+}
+
+/**
+ * Checks one plugin's `args` against its options schema, filling defaults into `args`. Each problem carries the key
+ * path of the offending option under `argsPath` (`model.image.highlight.spatial.args.lambda`) and the plugin name;
+ * no location (the caller knows where `args` came from).
+ */
+export function validateOptions(plugin: RegisteredPlugin, args: Record<string, unknown>, argsPath: string): RecipeProblem[] {
+  const problems: RecipeProblem[] = [];
+  if (!plugin.validate(args)) {
+    reportSchemaErrors(plugin.validate, argsPath, (path, message, name) => problems.push({ path, message, plugin: name }), `${plugin.spec.kind}/${plugin.spec.name}`);
+  }
+  return problems;
 }
 
 /** Reads a dotted path inside nested mappings. */

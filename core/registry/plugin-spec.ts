@@ -36,6 +36,19 @@ export interface PluginSpec<S extends TSchema = TSchema> {
   readonly plugin: PluginClass;
   /** Replace an existing registration of the same (kind, name) instead of failing. */
   readonly override?: boolean;
+  /** What the conformance suite needs beyond the schema defaults to build this plugin small (`core/conformance/`). */
+  readonly conformance?: ConformanceFixture;
+}
+
+/**
+ * How the conformance suite (`shnet test-plugin`, `core/conformance/`) builds a plugin whose defaults are too big
+ * or that reads files: tiny `args`, and a `setup` that writes what the plugin needs into an empty temporary folder
+ * (deleted after the run) and returns further args (`{ modelDir: dir }`). Both are merged over the suite's own
+ * tiny defaults (`embedDim: 8`).
+ */
+export interface ConformanceFixture {
+  readonly args?: Readonly<Record<string, unknown>>;
+  setup?(dir: string): Record<string, unknown>;
 }
 
 /** The validated `args` type of a plugin spec. */

@@ -8,6 +8,7 @@ import { UsageError } from '../../../core/errors';
 import { readNpyHeader } from '../../../core/io/npy/npy';
 import { definePlugin } from '../../../core/registry/plugin-spec';
 import { PLUGIN_ARGS } from '../../../core/tokens';
+import { precompConformance } from './conformance';
 import { readLines, splitFiles } from './files';
 import { PrecompSplit, type PrecompShapes } from './split';
 
@@ -72,4 +73,5 @@ export const precompDataset = definePlugin({
   version: '1.0.0',
   options: precompOptions,
   plugin: PrecompDataset,
+  conformance: precompConformance,
 });

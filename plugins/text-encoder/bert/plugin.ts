@@ -11,6 +11,7 @@ import { Block, l2Normalize, Linear } from '../../../core/nn';
 import { definePlugin } from '../../../core/registry/plugin-spec';
 import { NODE_PATH, PLUGIN_ARGS, PLUGIN_PARTS, RNG } from '../../../core/tokens';
 import { tokenBatch, type TokenBatch } from './captions';
+import { bertConformance } from './conformance';
 import { readBertConfig, type BertConfig } from './config';
 import { BertModel } from './model';
 import { loadBertWeights, type BertLoadReport } from './weights';
@@ -146,4 +147,5 @@ export const bertTextEncoderSpec = definePlugin({
   options: bertTextEncoderOptions,
   slots: { aggregator: { kind: 'aggregator', doc: 'Pools the projected token states (GPO in 3SHNet).' } },
   plugin: BertTextEncoder,
+  conformance: bertConformance,
 });
