@@ -7,6 +7,7 @@ import { shnetVersion } from '../core/version';
 import { gpoAggregatorSpec } from './aggregator/gpo';
 import { maxAggregatorSpec } from './aggregator/max';
 import { meanAggregatorSpec } from './aggregator/mean';
+import { cnnBackboneSpec } from './backbone/cnn';
 import { precomputedBackboneSpec } from './backbone/precomputed';
 import { semanticHighlightSpec } from './highlight/semantic';
 import { spatialHighlightSpec } from './highlight/spatial';
@@ -16,6 +17,8 @@ import { tripletLossSpec } from './loss/triplet';
 import { adamwSpec } from './optimizer/adamw';
 import { constantScheduleSpec } from './schedule/constant';
 import { stepScheduleSpec } from './schedule/step';
+import { groundTruthSegmenterSpec } from './segmenter/ground-truth';
+import { learnedSegmenterSpec } from './segmenter/learned';
 import { precomputedSegmenterSpec } from './segmenter/precomputed';
 import { bertTextEncoderSpec } from './text-encoder/bert';
 import { bigruTextEncoderSpec } from './text-encoder/bigru';
@@ -31,7 +34,10 @@ export const manifest: PluginManifest = {
     precompDataset,
     shapesDataset,
     precomputedBackboneSpec,
+    cnnBackboneSpec,
     precomputedSegmenterSpec,
+    groundTruthSegmenterSpec,
+    learnedSegmenterSpec,
     semanticHighlightSpec,
     spatialHighlightSpec,
     gpoAggregatorSpec,

@@ -7,6 +7,8 @@ import { builtinManifest } from '../run/prepare';
 import { runRecipe } from '../run/run';
 import { StderrLogger } from '../services/logger';
 import { shnetVersion } from '../version';
+import { registerEncode } from './commands/encode';
+import { registerEval } from './commands/eval';
 import { registerImport } from './commands/import';
 import { registerPlugins } from './commands/plugins';
 import { registerSchema } from './commands/schema';
@@ -39,6 +41,8 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
   registerPlugins(program, manifests);
   registerSchema(program, manifests);
   registerImport(program, manifests, () => loggerFor(program));
+  registerEval(program, manifests, () => loggerFor(program));
+  registerEncode(program, manifests, () => loggerFor(program));
   registerTestPlugin(program, manifests);
   for (const manifest of manifests) for (const command of manifest.commands ?? []) command.register(program);
   for (const command of program.commands) command.exitOverride();

@@ -33,4 +33,10 @@ export interface Evaluator {
   /** The protocol name this evaluator applies (`coco-5fold-1k`, `coco-5k`, `f30k-1k`, `all`). */
   readonly protocol: string;
   evaluate(embeddings: EmbeddingSet, options?: EvaluateOptions): Promise<EvaluationReport>;
+  /**
+   * Evaluates saved `[N, 5N]` similarity matrices (`.npy`), their element-wise mean when several: the ensemble
+   * ("hybrid") level of §5, and re-evaluation of a saved matrix under another protocol. `saveSimilarity` writes
+   * the (averaged) matrix.
+   */
+  evaluateSimilarity?(paths: readonly string[], options?: EvaluateOptions): Promise<EvaluationReport>;
 }

@@ -44,8 +44,17 @@ export interface Backbone extends ParameterOwner {
 
 /** `segmenter`: produces the three segmentation inputs of 3SHNet (from the data set's arrays, or from pixels). */
 export interface Segmenter extends ParameterOwner {
-  /** @returns classGrid `[B, C, 7, 7]`, labelMap `[B, 64, 64]`, categories `[B, C]`. */
+  /**
+   * Call inside a `tf.tidy` scope and never dispose the result by hand: it may be the batch's own tensors
+   * (`precomputed`) or new ones (computed from a label map or from pixels), which the scope releases.
+   * @returns classGrid `[B, C, 7, 7]`, labelMap `[B, 64, 64]`, categories `[B, C]`.
+   */
   segment(inputs: ImageInputs, mode: ForwardMode): Segmentation;
+  /**
+   * Segmenters with weights: per-pixel class logits `[B, m, m, C]` for training on ground-truth label maps (the
+   * segmenter stage, `stage: segmenter`). The three outputs of {@link segment} are derived from these.
+   */
+  pixelLogits?(inputs: ImageInputs, mode: ForwardMode): Tensor4D;
 }
 
 /**

@@ -4,7 +4,7 @@ import { Block } from './block';
 import { defaultBound, uniform } from './init';
 
 /**
- * `nn.Conv2d(in, out, k, stride 1, padding (k−1)/2)` on channels-last maps (tfjs's fast layout).
+ * `nn.Conv2d(in, out, k, stride s, padding (k−1)/2)` on channels-last maps (tfjs's fast layout); s = 1 by default.
  *
  * Parameters: `weight` stored as **[kh, kw, in, out]** (PyTorch keeps [out, in, kh, kw]: an importer permutes
  * with (2, 3, 1, 0)); `bias` [out]. PyTorch default init: U(±1/√(in·k·k)) for both. Weights are drawn in PyTorch's
@@ -19,6 +19,7 @@ export class Conv2d extends Block {
     readonly outChannels: number,
     readonly kernelSize: number,
     rng: Rng,
+    readonly stride = 1,
   ) {
     super();
     if (kernelSize % 2 !== 1) throw new Error(`Conv2d keeps the map size only with an odd kernel, got ${kernelSize}`);
@@ -30,16 +31,19 @@ export class Conv2d extends Block {
   }
 
   /**
-   * Zero padding (k−1)/2, stride 1 (the reference's 3×3, padding 1).
+   * Zero padding (k−1)/2 (the reference's 3×3, padding 1).
    * @param x `[B, H, W, in]`
-   * @returns `[B, H, W, out]`
+   * @returns `[B, H', W', out]`, H' = ⌊(H − 1)/s⌋ + 1 (H itself at stride 1)
    */
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
       // 'same' with stride 1 and an odd kernel pads (k−1)/2 on every side, exactly PyTorch's padding=(k−1)/2.
+      // At stride 2 'same' would pad only the bottom/right when H is even; PyTorch pads both sides, so the
+      // padding is given explicitly.
       // Plain conv + bias add: the fused op's custom gradient would also compute the input gradient, which nothing
       // needs when the input is data (VSpM's map).
-      return tf.conv2d(x, this.weight as tf.Tensor4D, 1, 'same').add(this.bias);
+      const pad = this.stride === 1 ? 'same' : (this.kernelSize - 1) / 2;
+      return tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, pad).add(this.bias);
     });
   }
 }

@@ -8,6 +8,7 @@ export { Linear, type LinearInit } from './linear';
 export { LayerNorm, BatchNorm } from './norm';
 export { Mlp } from './mlp';
 export { Conv2d } from './conv';
+export { cellBounds, cellMeanPool } from './cell-pool';
 export { BiGru, type BiGruOutput } from './gru';
 export { Embedding } from './embedding';
 export { dropout } from './dropout';

@@ -3,7 +3,7 @@ import type { PluginKind } from '../kinds';
 import type { PluginRegistry } from '../registry/registry';
 import type { SlotSpec } from '../registry/plugin-spec';
 import { NodeKey, RecipeKey } from './reserved-keys';
-import { ROOT_SLOTS, RootSettings, slotGroups } from './root';
+import { ROOT_SLOTS, RootSettings, SEGMENTER_STAGE_SLOTS, slotGroups } from './root';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -14,8 +14,10 @@ type JsonSchema = Record<string, unknown>;
  * `shnet validate` after `extends` are merged.
  */
 export function recipeJsonSchema(registry: PluginRegistry): JsonSchema {
+  // Both root layouts at once (retrieval and `stage: segmenter`): nothing is required here anyway.
+  const slots = { ...ROOT_SLOTS, ...SEGMENTER_STAGE_SLOTS, segmenter: { ...SEGMENTER_STAGE_SLOTS.segmenter, optional: true } };
   const kinds = new Set<PluginKind>();
-  collectKinds(ROOT_SLOTS, registry, kinds);
+  collectKinds(slots, registry, kinds);
   const definitions: Record<string, JsonSchema> = {};
   for (const kind of kinds) definitions[kind] = nodeSchema(kind, registry);
   return {
@@ -28,7 +30,7 @@ export function recipeJsonSchema(registry: PluginRegistry): JsonSchema {
       [RecipeKey.extends]: { description: 'recipe(s) this one is merged onto, relative paths', anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
       [RecipeKey.plugins]: { description: 'plugin manifests to load: relative paths or package names', type: 'array', items: { type: 'string' } },
       ...mapValues(RootSettings.properties as Record<string, TSchema>, partial),
-      ...slotProperties(ROOT_SLOTS),
+      ...slotProperties(slots),
     },
     definitions,
   };

@@ -17,6 +17,27 @@ export const ROOT_SLOTS: Readonly<Record<string, SlotSpec>> = {
   executor: { kind: 'executor', optional: true, doc: 'how sweep trials run' },
 };
 
+/**
+ * The root layout of a `stage: segmenter` recipe: a data set with label maps and a segmenter with weights, trained
+ * on its own (pixel-wise cross-entropy) before a retrieval recipe loads it (`core/train/segmenter-stage.ts`).
+ */
+export const SEGMENTER_STAGE_SLOTS: Readonly<Record<string, SlotSpec>> = {
+  data: ROOT_SLOTS.data,
+  segmenter: { kind: 'segmenter', doc: 'the segmentation model this stage trains on ground-truth label maps' },
+  optimizer: ROOT_SLOTS.optimizer,
+  schedule: ROOT_SLOTS.schedule,
+  tracker: ROOT_SLOTS.tracker,
+};
+
+/** What a recipe trains: the retrieval model (default), or a segmenter on its own. */
+export const STAGES = ['retrieval', 'segmenter'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** The root layout of a recipe of `stage` (absent: retrieval). */
+export function rootSlotsFor(stage: Stage | undefined): Readonly<Record<string, SlotSpec>> {
+  return stage === 'segmenter' ? SEGMENTER_STAGE_SLOTS : ROOT_SLOTS;
+}
+
 export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 /** Training-loop settings (not a plugin: every run has one loop). */
@@ -46,6 +67,9 @@ export const RootSettings = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, description: 'run name (default: the recipe file name)' })),
     description: Type.Optional(Type.String({ description: 'one paragraph: what this recipe tests (MLflow run note)' })),
+    stage: Type.Optional(
+      Type.Union(STAGES.map((n) => Type.Literal(n)), { description: "what the recipe trains: 'retrieval' (absent) or 'segmenter' (a segmenter alone, on label maps)" }),
+    ),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'RNG seed; drawn and written back when absent' })),
     backend: Type.Union(BACKEND_NAMES.map((n) => Type.Literal(n)), { default: 'auto', description: 'TensorFlow.js backend' }),
     experiment: Type.String({ minLength: 1, default: 'shnet', description: 'MLflow experiment name' }),

@@ -7,7 +7,7 @@ import { closestNames } from '../registry/suggest';
 import { sortProblems, type RecipeProblem } from './errors';
 import { isPlainObject, joinPath, locate, type LocatedRecipe } from './located';
 import { NODE_KEYS, NodeKey } from './reserved-keys';
-import { ROOT_SLOTS, RootSettings, slotGroups } from './root';
+import { RootSettings, type Stage, rootSlotsFor, slotGroups } from './root';
 
 /** The outcome of validating a whole recipe: every problem, and the recipe with schema defaults filled in. */
 export interface ValidationResult {
@@ -97,7 +97,7 @@ export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry):
     checkKeys(container, '', [...ownKeys, ...topLevel]);
   };
 
-  checkSlots(resolved, '', ROOT_SLOTS, settingKeys);
+  checkSlots(resolved, '', rootSlotsFor(settings.stage as Stage | undefined), settingKeys);
   return { problems: sortProblems(problems), resolved };
 }
 

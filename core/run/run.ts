@@ -15,6 +15,7 @@ import { trainAndEvaluate } from '../train/engine';
 import { buildRun, parameterCount } from './build-run';
 import { checkModel } from './check-model';
 import { prepareRecipe } from './prepare';
+import { runSegmenterStage } from './segmenter-run';
 
 export interface RunOptions {
   readonly recipe: string;
@@ -44,6 +45,7 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
     process.stdout.write(`# sha256 ${prepared.hash}\n${stringify(prepared.resolved)}`);
     return { hash: prepared.hash };
   }
+  if (settings.stage === 'segmenter' && options.resume) throw new UsageError('--resume is not supported for stage: segmenter recipes (the stage is short: run it again)');
   const resumed = options.resume ? resumePoint(options.resume, prepared.hash, options.force ?? false, logger) : null;
   const seed = resumed?.state.seed ?? settings.seed ?? randomInt(2 ** 32 - 1);
   const name = settings.name ?? basename(options.recipe, extname(options.recipe));
@@ -56,6 +58,10 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
   const rng = createRng(seed);
   const root = createRootContainer([...manifests, ...prepared.registry.loadedManifests().filter((m) => !manifests.includes(m))], logger);
   const run = createRunContainer(root, { rng, backend, context: { runDir, recipe: prepared.resolved, recipeHash: prepared.hash, seed } });
+  if (settings.stage === 'segmenter') {
+    await runSegmenterStage(prepared, run, { runDir, recipe: prepared.resolved, recipeHash: prepared.hash, seed }, rng, backend, name, logger);
+    return { runDir, hash: prepared.hash, seed };
+  }
   const built = buildRun(prepared.registry, run, prepared.resolved);
   for (const [label, block] of [['image encoder', built.imageEncoder], ['text encoder', built.textEncoder]] as const) {
     const { trainable, total } = parameterCount(block);

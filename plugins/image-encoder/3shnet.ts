@@ -115,8 +115,10 @@ export class ShnetImageEncoder extends Block implements ImageEncoder {
   encode(inputs: ImageInputs, mode: ForwardMode): tf.Tensor2D {
     const { features: regions, lengths } = this.parts.backbone.extract(inputs, mode);
     try {
-      const segmentation = this.parts.segmenter?.segment(inputs, mode) ?? null;
       return tf.tidy(() => {
+        // Inside the scope: a segmenter that computes its outputs (from a label map, from pixels) returns new
+        // tensors, released here; one that returns the batch's own tensors leaves them to their owner.
+        const segmentation = this.parts.segmenter?.segment(inputs, mode) ?? null;
         const { tokens, tokenLengths } = this.tokenSet(regions, lengths, segmentation, mode);
         return l2Normalize(this.parts.aggregator.pool(tokens, tokenLengths, mode));
       });

@@ -4,8 +4,9 @@ import type { EmbeddingSet, EvaluateOptions, EvaluationReport, Evaluator } from 
 import { UsageError } from '../../../core/errors';
 import { definePlugin } from '../../../core/registry/plugin-spec';
 import { PLUGIN_ARGS } from '../../../core/tokens';
-import { evaluateEmbeddings } from './evaluate';
+import { evaluateRetrieval } from './evaluate';
 import { RETRIEVAL_PROTOCOLS, type ProtocolSpec, type RetrievalProtocolName } from './protocols';
+import { type SimilaritySource, embeddingSimilarity, ensembleSimilarity } from './sources';
 
 export const retrievalOptions = Type.Object(
   {
@@ -34,23 +35,37 @@ export class RetrievalEvaluator implements Evaluator {
   }
 
   async evaluate(embeddings: EmbeddingSet, options: EvaluateOptions = {}): Promise<EvaluationReport> {
+    return this.report(embeddingSimilarity(embeddings.images, embeddings.captions, embeddings.dim), options);
+  }
+
+  /** The element-wise mean of saved `[N, 5N]` `.npy` matrices (one path: that matrix), under the protocol. */
+  async evaluateSimilarity(paths: readonly string[], options: EvaluateOptions = {}): Promise<EvaluationReport> {
+    const source = ensembleSimilarity(paths);
+    try {
+      return await this.report(source, options);
+    } finally {
+      source.close();
+    }
+  }
+
+  private async report(source: SimilaritySource, options: EvaluateOptions): Promise<EvaluationReport> {
     const main = options.protocol ?? this.args.protocol;
-    const report = await this.run(embeddings, main, options.saveSimilarity);
+    const report = await this.run(source, main, options.saveSimilarity);
     const metrics: Record<string, number> = { ...report.metrics };
     // Extra protocols only with the configured main one: a validation call ('all') wants just its block.
     for (const extra of options.protocol === undefined ? this.args.alsoReport : []) {
-      const other = await this.run(embeddings, extra);
+      const other = await this.run(source, extra);
       for (const [key, value] of Object.entries(other.metrics)) metrics[`${extra}/${key}`] = value;
     }
     return { protocol: main, metrics, folds: report.folds.length > 1 ? report.folds : undefined };
   }
 
-  private run(embeddings: EmbeddingSet, name: string, saveTo?: string) {
+  private run(source: SimilaritySource, name: string, saveTo?: string) {
     if (name !== 'all' && !(name in RETRIEVAL_PROTOCOLS)) {
       throw new UsageError(`unknown retrieval protocol '${name}' (known: all, ${Object.keys(RETRIEVAL_PROTOCOLS).join(', ')})`);
     }
     const protocol: RetrievalProtocolName | ProtocolSpec = name === 'all' ? { folds: 1 } : (name as RetrievalProtocolName);
-    return evaluateEmbeddings(embeddings.images, embeddings.captions, embeddings.dim, { protocol, chunkRows: this.args.chunkRows, saveTo });
+    return evaluateRetrieval(source, { protocol, chunkRows: this.args.chunkRows, saveTo });
   }
 }
 

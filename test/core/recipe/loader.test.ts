@@ -78,6 +78,11 @@ const CASES: Case[] = [
     expect: (r) => assert.deepEqual(getPath(r, 'loss.args'), { temperature: 0.07 }),
   },
   {
+    name: 'changing type with new args keeps only the new args',
+    files: { 'base.yaml': BASE, 'r.yaml': 'extends: base.yaml\nloss: {type: infonce, args: {temperature: 0.1}}\n' },
+    expect: (r) => assert.deepEqual(getPath(r, 'loss.args'), { temperature: 0.1 }),
+  },
+  {
     name: 'changing type with merge: true keeps the old args (and they are then validated against the new plugin)',
     files: { 'base.yaml': BASE, 'r.yaml': 'extends: base.yaml\nloss: {type: infonce, merge: true}\n' },
     problems: [/^r\.yaml:1|base\.yaml:\d+: loss\.args\.margin: unknown option \(options: temperature\) \[loss\/infonce\]$/],

@@ -1,0 +1,53 @@
+import { basename } from 'node:path';
+import { buildNode } from '../build/builder';
+import type { EvaluationReport } from '../contracts/evaluation';
+import type { Logger } from '../contracts/services';
+import type { ExperimentTracker, TrackedRun } from '../contracts/tracker';
+import { createRootContainer, createRunContainer } from '../di/containers';
+import { UsageError } from '../errors';
+import type { PluginManifest } from '../registry/plugin-spec';
+import { createRng } from '../services/rng';
+import type { EnsembleEvaluation, EvalTarget } from './evaluate-model';
+import { locateModel } from './load-run';
+import { prepareRecipe } from './prepare';
+
+/**
+ * Records an ensemble evaluation through the tracker of the first member's recipe: a parent run holding the
+ * ensemble's metrics (`eval/…`) and one child run per member (`mlflow.parentRunId`) holding that member's metrics
+ * on the same split, so the tracker's UI shows the hybrid beside its parts. Returns the parent run's id.
+ */
+export async function trackEnsemble(manifests: readonly PluginManifest[], targets: readonly EvalTarget[], result: EnsembleEvaluation, logger: Logger): Promise<string> {
+  const source = locateModel(targets[0].target, targets[0].recipe);
+  const prepared = prepareRecipe(source.recipe, targets[0].overrides, manifests);
+  const node = prepared.resolved.tracker;
+  if (node == null) throw new UsageError(`--track: the recipe ${source.recipe} has no tracker`);
+  const context = { runDir: source.runDir ?? '.', recipe: prepared.resolved, recipeHash: prepared.hash, seed: 0 };
+  const run = createRunContainer(createRootContainer(manifests, logger), { rng: createRng(0), backend: { name: 'cpu', threads: 1 }, context });
+  const tracker = buildNode<ExperimentTracker>(prepared.registry, run, node, 'tracker', 'tracker');
+  const experiment = String(prepared.resolved.experiment ?? 'shnet');
+  const split = result.members[0].split;
+  const names = targets.map((t) => basename(t.target));
+  try {
+    const parent = await tracker.startRun({
+      experiment,
+      runName: `ensemble-${split}`,
+      tags: { 'mlflow.note.content': `Ensemble (mean similarity) of ${names.join(', ')} on '${split}'`, 'shnet.ensemble.members': names.join(',') },
+    });
+    await logReport(parent, result.ensemble, { split, members: String(targets.length) });
+    for (const [i, member] of result.members.entries()) {
+      const child = await tracker.startRun({ experiment, runName: names[i], parentRunId: parent.runId, tags: { 'shnet.checkpoint': member.checkpoint } });
+      await logReport(child, member.report, { split, checkpoint: member.checkpoint });
+      await child.finish('FINISHED');
+    }
+    await parent.finish('FINISHED');
+    logger.info(`ensemble logged to ${tracker.location}: parent run ${parent.runId} with ${targets.length} child runs`);
+    return parent.runId;
+  } finally {
+    await tracker.close();
+  }
+}
+
+async function logReport(run: TrackedRun, report: EvaluationReport, params: Record<string, string>): Promise<void> {
+  await run.logParams({ ...params, protocol: report.protocol });
+  await run.logMetrics(Object.entries(report.metrics).map(([key, value]) => ({ key: `eval/${key}`, value, step: 0 })));
+}
