@@ -26,6 +26,8 @@ import { retrievalEvaluator } from './evaluator/retrieval/plugin';
 import { precompDataset } from './dataset/precomp/plugin';
 import { shapesCommands, shapesDataset } from './dataset/shapes';
 import { mlflowCommands, mlflowTracker } from './tracker/mlflow';
+import { bullmqCommands, bullmqExecutorSpec } from './executor/bullmq';
+import { localExecutorSpec } from './executor/local';
 
 export const manifest: PluginManifest = {
   name: 'shnet-builtin',
@@ -53,9 +55,12 @@ export const manifest: PluginManifest = {
     constantScheduleSpec,
     retrievalEvaluator,
     mlflowTracker,
+    localExecutorSpec,
+    bullmqExecutorSpec,
   ],
   commands: [
     ...mlflowCommands,
     ...shapesCommands,
+    ...bullmqCommands,
   ],
 };

@@ -12,6 +12,7 @@ import { registerEval } from './commands/eval';
 import { registerImport } from './commands/import';
 import { registerPlugins } from './commands/plugins';
 import { registerSchema } from './commands/schema';
+import { registerSweep } from './commands/sweep';
 import { registerTestPlugin } from './commands/test-plugin';
 import { registerValidate } from './commands/validate';
 import { withOverrides, type GlobalOptions } from './options';
@@ -43,6 +44,7 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
   registerImport(program, manifests, () => loggerFor(program));
   registerEval(program, manifests, () => loggerFor(program));
   registerEncode(program, manifests, () => loggerFor(program));
+  registerSweep(program, manifests, () => loggerFor(program));
   registerTestPlugin(program, manifests);
   for (const manifest of manifests) for (const command of manifest.commands ?? []) command.register(program);
   for (const command of program.commands) command.exitOverride();

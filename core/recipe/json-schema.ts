@@ -29,6 +29,7 @@ export function recipeJsonSchema(registry: PluginRegistry): JsonSchema {
     properties: {
       [RecipeKey.extends]: { description: 'recipe(s) this one is merged onto, relative paths', anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
       [RecipeKey.plugins]: { description: 'plugin manifests to load: relative paths or package names', type: 'array', items: { type: 'string' } },
+      [RecipeKey.sweep]: { type: 'object', description: 'keys to vary when this recipe is given to `shnet sweep` (see docs/sweeps.md); ignored by `shnet run`' },
       ...mapValues(RootSettings.properties as Record<string, TSchema>, partial),
       ...slotProperties(slots),
     },

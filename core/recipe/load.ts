@@ -58,7 +58,7 @@ function loadWithBases(
   }
   files.push(file);
   const own = parseRecipeYaml(readFileSync(file, 'utf8'), shown);
-  const { extends: bases, plugins: ownPlugins, ...rest } = own.data;
+  const { extends: bases, plugins: ownPlugins, sweep: _sweep, ...rest } = own.data;
   const baseList = bases === undefined ? [] : Array.isArray(bases) ? bases : [bases];
   const problems = baseList
     .map((base, index) => ({ base, index }))
@@ -87,8 +87,7 @@ function loadWithBases(
 }
 
 function isReservedTopLevel(path: string): boolean {
-  const top = path.split('.')[0];
-  return top === RecipeKey.extends || top === RecipeKey.plugins;
+  return (Object.values(RecipeKey) as string[]).includes(path.split('.')[0]);
 }
 
 /** Removes leftover `merge` keys from nodes that had no base to merge onto. */

@@ -16,6 +16,8 @@ export const RecipeKey = {
   extends: 'extends',
   /** Plugin manifests to load before validation: relative paths or package names. */
   plugins: 'plugins',
+  /** What `shnet sweep` varies (read by core/sweep/spec.ts); not part of a run's recipe, so the loader drops it. */
+  sweep: 'sweep',
 } as const;
 
 /** Keys of a node that are not slots. */

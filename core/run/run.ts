@@ -10,6 +10,7 @@ import type { PluginManifest } from '../registry/plugin-spec';
 import { saveResolvedRecipe } from '../recipe/resolve';
 import type { RootSettingsValue } from '../recipe/root';
 import { createRng } from '../services/rng';
+import { asTrialRun, trialRunDir } from '../sweep/trial-env';
 import { readCheckpointState, type CheckpointState } from '../train/checkpoint';
 import { trainAndEvaluate } from '../train/engine';
 import { buildRun, parameterCount } from './build-run';
@@ -49,7 +50,7 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
   const resumed = options.resume ? resumePoint(options.resume, prepared.hash, options.force ?? false, logger) : null;
   const seed = resumed?.state.seed ?? settings.seed ?? randomInt(2 ** 32 - 1);
   const name = settings.name ?? basename(options.recipe, extname(options.recipe));
-  const runDir = options.resume ?? join(settings.output, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const runDir = options.resume ?? trialRunDir() ?? join(settings.output, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   if (!resumed || resumed.state.recipeHash !== prepared.hash) saveResolvedRecipe(runDir, prepared.resolved, prepared.hash, seed);
   logger.info(`run ${name}: recipe sha256 ${prepared.hash.slice(0, 12)}, seed ${seed}, folder ${runDir}`);
 
@@ -62,7 +63,7 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
     await runSegmenterStage(prepared, run, { runDir, recipe: prepared.resolved, recipeHash: prepared.hash, seed }, rng, backend, name, logger);
     return { runDir, hash: prepared.hash, seed };
   }
-  const built = buildRun(prepared.registry, run, prepared.resolved);
+  const built = asTrialRun(buildRun(prepared.registry, run, prepared.resolved));
   for (const [label, block] of [['image encoder', built.imageEncoder], ['text encoder', built.textEncoder]] as const) {
     const { trainable, total } = parameterCount(block);
     logger.info(`${label}: ${trainable.toLocaleString('en')} trainable parameters (${total.toLocaleString('en')} with buffers)`);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { CliCommandContribution } from '../../../core/contracts/cli-command';
 import { UsageError } from '../../../core/errors';
-import { localRuns, serverRuns } from './compare-data';
+import { localRuns, localSweepRuns, rankBy, serverRuns, serverSweepRuns } from './compare-data';
+import type { RunSummary } from './compare-data';
 import { buildComparison, type CompareFormat, formatComparison } from './compare-format';
 import { connect, isServerUri, redactUri } from './connection';
 import { FileStore } from './file-store';
@@ -44,6 +45,9 @@ export interface CompareOptions {
   format: string;
   trackingUri?: string;
   store?: string;
+  /** The trial runs of this sweep (`shnet sweep` prints its id), ranked by `metric`. */
+  sweep?: string;
+  metric?: string;
 }
 
 const FORMATS: readonly CompareFormat[] = ['table', 'md', 'csv', 'json'];
@@ -55,12 +59,20 @@ export async function runCompare(runIds: string[], options: CompareOptions, out:
   }
   const selection = { runIds, experiment: options.experiment, filter: options.filter };
   const uri = options.store ? undefined : (options.trackingUri ?? process.env.MLFLOW_TRACKING_URI);
-  const runs =
-    uri && isServerUri(uri)
-      ? await serverRuns(new MlflowRestClient(connect(uri)), selection)
-      : localRuns(new FileStore(options.store ?? uri ?? './mlruns'), selection);
+  const server = uri && isServerUri(uri) ? new MlflowRestClient(connect(uri)) : undefined;
+  const store = new FileStore(options.store ?? uri ?? './mlruns');
+  let runs: RunSummary[];
+  if (options.sweep) {
+    if (runIds.length > 0) throw new UsageError('give either run ids or --sweep, not both');
+    runs = server ? await serverSweepRuns(server, options.sweep, options.experiment) : localSweepRuns(store, options.sweep);
+    runs = rankBy(runs, options.metric ?? 'rsum');
+  } else {
+    runs = server ? await serverRuns(server, selection) : localRuns(store, selection);
+    if (options.metric) runs = rankBy(runs, options.metric);
+  }
   const metrics = options.metrics?.split(',').map((m) => m.trim()).filter(Boolean);
-  out(formatComparison(buildComparison(runs, metrics), options.format as CompareFormat));
+  const shown = options.metric && metrics?.length && !metrics.includes(options.metric) ? [options.metric, ...metrics] : metrics;
+  out(formatComparison(buildComparison(runs, shown), options.format as CompareFormat));
 }
 
 export const syncCommand: CliCommandContribution = {
@@ -82,13 +94,15 @@ export const compareCommand: CliCommandContribution = {
     program
       .command('compare')
       .description('table of the params that differ between runs, and their metrics')
-      .argument('[runs...]', 'run ids (or use --experiment)')
+      .argument('[runs...]', 'run ids (or use --experiment or --sweep)')
       .option('--experiment <name>', 'compare the runs of this experiment')
       .option('--filter <expr>', "MLflow filter, e.g. \"params.loss = 'triplet' AND metrics.rsum > 400\"")
       .option('--metrics <list>', 'comma-separated metric keys (default: every i2t/*, t2i/* and rsum)')
       .option('--format <format>', 'table | md | csv | json', 'table')
       .option('--tracking-uri <uri>', 'MLflow server (default: $MLFLOW_TRACKING_URI, else the local store)')
       .option('--store <dir>', 'read this local MLflow store instead of a server')
+      .option('--sweep <id>', 'the trial runs of a sweep (the id `shnet sweep` prints), ranked by --metric')
+      .option('--metric <key>', 'rank runs by this metric, highest first (default with --sweep: rsum)')
       .action((runs: string[], options: CompareOptions) => runCompare(runs, options));
   },
 };

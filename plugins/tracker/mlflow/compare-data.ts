@@ -96,3 +96,39 @@ export function localRuns(store: FileStore, selection: RunSelection): RunSummary
     .sort((a, b) => a.meta.startTime - b.meta.startTime)
     .map(({ summary: { tags: _tags, ...summary } }) => summary);
 }
+
+/** Tag every run of a sweep carries (the parent and each trial's run); trials also carry `mlflow.parentRunId`. */
+export const SWEEP_TAG = 'shnet.sweep_id';
+const PARENT_TAG = 'mlflow.parentRunId';
+
+/** The trial runs of a sweep on a tracking server, found by tag across every experiment (or the one named). */
+export async function serverSweepRuns(client: MlflowRestClient, sweepId: string, experiment?: string): Promise<RunSummary[]> {
+  const ids = experiment
+    ? [(await client.getExperimentByName(experiment))?.experiment_id ?? '']
+    : (await client.searchExperiments()).map((e) => e.experiment_id);
+  if (ids.filter(Boolean).length === 0) throw new UsageError(`no experiment${experiment ? ` '${experiment}'` : 's'} on ${client.baseUrl}`);
+  const runs = await client.searchRuns(ids.filter(Boolean), `tags.\`${SWEEP_TAG}\` = '${sweepId.replaceAll("'", '')}'`, ['attributes.start_time ASC']);
+  const trials = runs.filter((run) => (run.data.tags ?? []).some((t) => t.key === PARENT_TAG));
+  if (runs.length === 0) throw new UsageError(`no runs of sweep ${sweepId} on ${client.baseUrl}`);
+  return trials.map((run) => ({
+    runId: run.info.run_id,
+    runName: run.info.run_name ?? '',
+    status: run.info.status,
+    params: Object.fromEntries((run.data.params ?? []).map(({ key, value }) => [key, value])),
+    metrics: Object.fromEntries((run.data.metrics ?? []).map(({ key, value }) => [key, value])),
+  }));
+}
+
+/** The trial runs of a sweep in a local FileStore. */
+export function localSweepRuns(store: FileStore, sweepId: string): RunSummary[] {
+  const runs = store.listExperiments().flatMap(({ experimentId }) => store.listRuns(experimentId).map((run) => summarize(store, run)));
+  const ofSweep = runs.filter((run) => run.tags[SWEEP_TAG] === sweepId);
+  if (ofSweep.length === 0) throw new UsageError(`no runs of sweep ${sweepId} in ${store.root}`);
+  return ofSweep.filter((run) => PARENT_TAG in run.tags).map(({ tags: _tags, ...summary }) => summary);
+}
+
+/** Runs ordered best first by `metric` (higher is better; runs without it last, in their previous order). */
+export function rankBy(runs: RunSummary[], metric: string): RunSummary[] {
+  const score = (run: RunSummary) => (metric in run.metrics && Number.isFinite(run.metrics[metric]) ? run.metrics[metric] : -Infinity);
+  return [...runs].sort((a, b) => score(b) - score(a));
+}

@@ -86,6 +86,23 @@ export class MlflowRestClient {
     }
   }
 
+  /** Every active experiment (`experiments/search`, all pages). */
+  async searchExperiments(limits?: CallLimits): Promise<MlflowExperiment[]> {
+    const experiments: MlflowExperiment[] = [];
+    let pageToken: string | undefined;
+    do {
+      const body = await this.call<{ experiments?: MlflowExperiment[]; next_page_token?: string }>(
+        'POST',
+        'experiments/search',
+        { max_results: 1000, view_type: 'ACTIVE_ONLY', page_token: pageToken },
+        limits,
+      );
+      experiments.push(...(body.experiments ?? []));
+      pageToken = body.next_page_token || undefined;
+    } while (pageToken);
+    return experiments;
+  }
+
   async getExperiment(experimentId: string, limits?: CallLimits): Promise<MlflowExperiment> {
     const query = `experiment_id=${encodeURIComponent(experimentId)}`;
     return (await this.call<{ experiment: MlflowExperiment }>('GET', `experiments/get?${query}`, undefined, limits)).experiment;

@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { recipeJsonSchema } from '../../../core/recipe/json-schema';
+import { planSweep } from '../../../core/sweep/plan';
 import { builtinManifest, createRegistry } from '../../../core/run/prepare';
 import { shnet } from '../../support/cli';
 import { REPO_ROOT } from '../../support/python-env';
@@ -31,10 +32,16 @@ describe('recipe JSON Schema', () => {
     assert.deepEqual(JSON.parse(printed.stdout), schema);
   });
 
-  it('accepts every shipped recipe file', () => {
+  it('accepts every shipped recipe file; every shipped sweep file plans', () => {
     assert.ok(files.length >= 2, 'recipes/ holds recipes');
     for (const file of files) {
-      const ok = validate(parse(readFileSync(file, 'utf8')));
+      const data = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      if ('recipe' in data && 'sweep' in data) {
+        // A sweep file ({recipe, sweep}) is not a recipe: it is checked by planning it, which validates every trial.
+        assert.ok(planSweep(file, [], [builtinManifest()]).trials.length > 0, relative(REPO_ROOT, file));
+        continue;
+      }
+      const ok = validate(data);
       assert.ok(ok, `${relative(REPO_ROOT, file)}: ${JSON.stringify(validate.errors, null, 1)}`);
     }
   });

@@ -1,0 +1,56 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { inject, injectable } from 'inversify';
+import type { ExecuteOptions, Executor, Trial, TrialOutcome } from '../../core/contracts/executor';
+import { definePlugin } from '../../core/registry/plugin-spec';
+import { runTrialProcess } from '../../core/sweep/trial-process';
+import { PLUGIN_ARGS } from '../../core/tokens';
+import { shnetVersion } from '../../core/version';
+
+export const localExecutorOptions = Type.Object(
+  {
+    parallel: Type.Integer({ minimum: 1, default: 1, description: 'trials run at once, each its own `shnet run` process' }),
+  },
+  { additionalProperties: false },
+);
+
+export type LocalExecutorOptions = Static<typeof localExecutorOptions>;
+
+/**
+ * Runs trials on this machine, each as a child `shnet run` process (its own DI container, backend and memory by
+ * construction), `parallel` at a time, in plan order.
+ */
+@injectable()
+export class LocalExecutor implements Executor {
+  readonly detachable = false;
+  readonly description: string;
+
+  constructor(@inject(PLUGIN_ARGS) private readonly options: LocalExecutorOptions) {
+    this.description = options.parallel > 1 ? `local, ${options.parallel} in parallel` : 'local';
+  }
+
+  async execute(trials: readonly Trial[], onUpdate: (outcome: TrialOutcome) => void, options: ExecuteOptions = {}): Promise<TrialOutcome[]> {
+    const outcomes = new Map<string, TrialOutcome>();
+    let next = 0;
+    let stopped = false;
+    const lane = async () => {
+      while (next < trials.length && !stopped && !options.signal?.aborted) {
+        const trial = trials[next++];
+        const outcome = await runTrialProcess(trial, options.signal, () => onUpdate({ id: trial.id, status: 'running' }));
+        outcomes.set(trial.id, outcome);
+        onUpdate(outcome);
+        if (outcome.status === 'failed' && options.failFast) stopped = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.parallel, trials.length) }, lane));
+    return trials.map((t) => outcomes.get(t.id) ?? { id: t.id, status: 'pending' });
+  }
+}
+
+export const localExecutorSpec = definePlugin({
+  kind: 'executor',
+  name: 'local',
+  doc: 'trials as child `shnet run` processes on this machine, one after another or `parallel` at a time',
+  version: shnetVersion,
+  options: localExecutorOptions,
+  plugin: LocalExecutor,
+});
