@@ -136,6 +136,7 @@ async function train(options: TrainOptions, tracked: TrackedRun | null, interrup
       windowLoss += result.loss;
       windowSteps++;
       options.hooks?.afterStep?.(state.step, result.loss);
+      progress.tick(epoch, settings.epochs, state.step);
       if ((state.step + 1) % settings.logEvery === 0 || state.step + 1 === totalSteps) {
         const lr = result.learningRates.get('default') ?? [...result.learningRates.values()][0];
         progress.report(epoch, settings.epochs, state.step, windowLoss / windowSteps, lr);
@@ -151,9 +152,11 @@ async function train(options: TrainOptions, tracked: TrackedRun | null, interrup
       // event loop so signal handlers and the tracker's background delivery run between steps.
       await new Promise<void>((resolve) => setImmediate(resolve));
       const signal = interrupted();
+      if (signal !== null) progress.endLine();
       if (signal !== null) throw new RunFailure(`run interrupted by ${signal} at epoch ${epoch + 1}, step ${state.step}; the last checkpoint is ${checkpoints.last}`);
     }
     epochLosses.push(epochLoss / batches.length); // epochs of this process only, when resumed
+    progress.endLine();
 
     if (built.evaluator) {
       const split = await built.dataset.open(settings.validationSplit);
