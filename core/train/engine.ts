@@ -107,7 +107,9 @@ async function train(options: TrainOptions, tracked: TrackedRun | null, interrup
     tokenizer: built.textEncoder.tokenizerState?.(),
     recipeHash: context.recipeHash,
     seed: context.seed,
-    ...(tracked ? { trackerRunId: tracked.runId } : {}),
+    // The server's id when the run has reached one: any machine can re-open it from there (the tracker finds a
+    // delivered run locally, or mirrors it from the server); the local store's id otherwise.
+    ...(tracked ? { trackerRunId: tracked.remoteRunId ?? tracked.runId } : {}),
   });
   const epochLosses: number[] = [];
   const validation: EvaluationReport[] = [];
