@@ -14,6 +14,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { UsageError } from '../errors';
 import type { HostTensor } from './safetensors-writer';
+import { halfToFloat } from './float16';
 
 /** One tensor of the header; `begin`/`end` are absolute byte offsets in the file. */
 export interface SafetensorsEntry {
@@ -224,12 +225,3 @@ function toFloat32(bytes: Buffer, dtype: string): Float32Array {
 
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** IEEE 754 binary16 → number (subnormals, infinities and NaN included). */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}

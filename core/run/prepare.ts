@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { ShnetError } from '../errors';
-import { RecipeError, type RecipeProblem } from '../recipe/errors';
+import { RecipeError, sortProblems, type RecipeProblem } from '../recipe/errors';
 import { loadRecipe, type LoadedRecipe } from '../recipe/load';
 import { recipeHash } from '../recipe/resolve';
 import { validateRecipe } from '../recipe/validate';
@@ -39,6 +39,16 @@ export function createRegistry(manifests: readonly PluginManifest[]): PluginRegi
 export function prepareRecipe(file: string, overrides: readonly string[], base: readonly PluginManifest[]): PreparedRecipe {
   const loaded = loadRecipe(file, overrides);
   const registry = createRegistry(base);
+  const { problems, resolved } = validateLoaded(loaded, registry);
+  if (problems.length > 0) throw new RecipeError(problems);
+  return { loaded, registry, resolved, hash: recipeHash(resolved) };
+}
+
+/**
+ * Registers the manifests a loaded recipe lists under `plugins:` and validates the whole recipe against the
+ * registry; failures to load a manifest are problems located at their `plugins.N` entry, reported with the rest.
+ */
+export function validateLoaded(loaded: LoadedRecipe, registry: PluginRegistry): { problems: RecipeProblem[]; resolved: Record<string, unknown> } {
   const problems: RecipeProblem[] = [];
   loaded.plugins.forEach((entry, index) => {
     try {
@@ -49,7 +59,5 @@ export function prepareRecipe(file: string, overrides: readonly string[], base: 
     }
   });
   const { problems: invalid, resolved } = validateRecipe(loaded, registry);
-  problems.push(...invalid);
-  if (problems.length > 0) throw new RecipeError(problems);
-  return { loaded, registry, resolved, hash: recipeHash(resolved) };
+  return { problems: sortProblems([...problems, ...invalid]), resolved };
 }

@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
-import { ShnetError, UsageError } from '../errors';
+import { UsageError } from '../errors';
 import { formatProblem, RecipeError, type RecipeProblem, type SourceLocation } from '../recipe/errors';
 import { loadRecipe, type LoadedRecipe } from '../recipe/load';
 import { forgetLocations, locate } from '../recipe/located';
 import { OVERRIDE_FILE } from '../recipe/overrides';
 import { canonicalJson, recipeHash } from '../recipe/resolve';
-import { validateRecipe } from '../recipe/validate';
-import { loadManifestModule } from '../registry/load-manifest';
 import type { PluginManifest } from '../registry/plugin-spec';
-import { createRegistry } from '../run/prepare';
+import { createRegistry, validateLoaded } from '../run/prepare';
 import { assignmentOverrides, expandSweep, type Assignment } from './expand';
 import { readSweepFile, SWEEP_KEY, type SweepFile } from './spec';
 
@@ -104,18 +102,7 @@ function prepareTrial(sweep: SweepFile, overrides: readonly string[], assignment
   }
   delete loaded.data[SWEEP_KEY];
   forgetLocations(loaded.locations, SWEEP_KEY);
-  const registry = createRegistry(manifests);
-  const problems: RecipeProblem[] = [];
-  loaded.plugins.forEach((entry, index) => {
-    try {
-      registry.addManifest(loadManifestModule(entry.spec, entry.location.file));
-    } catch (error) {
-      if (!(error instanceof ShnetError)) throw error;
-      problems.push({ path: `plugins.${index}`, message: error.message, location: entry.location });
-    }
-  });
-  const { problems: invalid, resolved } = validateRecipe(loaded, registry);
-  problems.push(...invalid);
+  const { problems, resolved } = validateLoaded(loaded, createRegistry(manifests));
   return problems.length > 0 ? { problems: problems.map(relocate) } : { loaded, resolved };
 }
 

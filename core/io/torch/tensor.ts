@@ -3,6 +3,7 @@
  * through (offset, sizes, strides), so a transposed weight or a slice of a shared storage is gathered here into a
  * fresh row-major array.
  */
+import { halfToFloat } from '../float16';
 
 /** Element types of torch storages shnet reads. */
 export type TorchDtype = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -136,12 +137,3 @@ function converter(dtype: TorchDtype): (bytes: Uint8Array, count: number) => Flo
 
 const scratch = new DataView(new ArrayBuffer(4));
 
-/** IEEE 754 binary16 → number (subnormals, infinities and NaN included). */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
