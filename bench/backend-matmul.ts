@@ -1,94 +1,113 @@
 /**
- * matMul throughput of every available tfjs backend, with numpy's float32 GEMM as the floor to compare against.
- * Run: npx ts-node --transpile-only bench/backend-matmul.ts
+ * Section 1 of `npm run bench`, backend peak: matMul and conv2d throughput of every installed tfjs backend, with
+ * numpy's float32 GEMM (sgemm) as the floor to compare against.
+ * Run alone: node dist/bench/backend-matmul.js (SHNET_BENCH_BACKENDS=wasm,tensorflow to choose backends)
  *
- * Rows: each installed backend, plus wasm as shipped (before shnet's kernels) to show what the kernels change.
- * Columns: 1024³ plain product and 512³ with transposeB (the shape of every matMul gradient), in GFLOP/s
- * (median of timed runs after a warm-up, ending with a read-back), and the 1024³ figure as a share of numpy's.
+ * Workloads (GFLOP/s: median of timed runs after a warm-up, each ending with a read-back):
+ * - matMul 1024³, plain `a·b` (2·1024³ FLOPs);
+ * - matMul 512³ with transposeB (the shape of every matMul gradient);
+ * - conv2d 3×3 'same', [8, 64, 64, 64] → 64 channels, forward + both gradients (dx, dW): 3 × 2·8·64²·9·64·64 FLOPs.
+ * Rows also show wasm as shipped (before shnet's kernels) for the matMuls, to show what the kernels change.
  */
 import { tf } from '../core/backend/tf';
-import { installedBackends, selectBackend } from '../core/backend/select';
+import { installedBackends, selectBackend, type BackendName } from '../core/backend/select';
 import { loadWasmPackage } from '../core/backend/wasm-kernels/wasm-backend';
 import { runPython } from '../test/support/python-env';
+import { fmt, runSection, type Row, type SectionResult } from './report';
 
-interface Workload {
-  label: string;
-  n: number;
-  transposeB: boolean;
-}
+const SECTION = '1 backend peak';
 
-const WORKLOADS: Workload[] = [
-  { label: '1024³', n: 1024, transposeB: false },
-  { label: '512³ transposeB', n: 512, transposeB: true },
-];
-
-/** Median GFLOP/s of `runs` products after one warm-up. Nothing large is returned from tidy (it would be walked). */
-function gflops({ n, transposeB }: Workload, runs: number): number {
-  const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
-  const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
-  const once = () => {
+/** Median of `runs` timings (ms) after one warm-up. Nothing large is returned from tidy (it would be walked). */
+function timeMs(runs: number, once: () => void): number {
+  const timed = () => {
     const started = performance.now();
-    tf.tidy(() => {
-      tf.matMul(a, b, false, transposeB).dataSync();
-    });
+    tf.tidy(once);
     return performance.now() - started;
   };
-  once();
-  const times = Array.from({ length: runs }, once).sort((x, y) => x - y);
-  tf.dispose([a, b]);
-  return (2 * n ** 3) / (times[Math.floor(runs / 2)] * 1e6);
+  timed();
+  const times = Array.from({ length: runs }, timed).sort((x, y) => x - y);
+  return times[Math.floor(runs / 2)];
 }
 
-function numpyGflops(): { version: string; gflops: number } {
+/** GFLOP/s of an n³ matMul. */
+export function matmulGflops(n: number, transposeB: boolean, runs: number): number {
+  const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
+  const ms = timeMs(runs, () => void tf.matMul(a, b, false, transposeB).dataSync());
+  tf.dispose([a, b]);
+  return (2 * n ** 3) / (ms * 1e6);
+}
+
+/** GFLOP/s of conv2d 3×3 'same' on [8, 64, 64, 64] → 64, forward and both gradients. */
+export function conv2dGflops(runs: number): number {
+  const [b, hw, c] = [8, 64, 64];
+  const x = tf.randomNormal([b, hw, hw, c], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const w = tf.randomNormal([3, 3, c, c], 0, 0.1, 'float32', 4) as tf.Tensor4D;
+  const grad = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, 'same').square().sum());
+  const ms = timeMs(runs, () => {
+    const [dx, dw] = grad([x, w]);
+    dx.dataSync();
+    dw.dataSync();
+  });
+  tf.dispose([x, w]);
+  return (3 * 2 * b * hw * hw * 9 * c * c) / (ms * 1e6);
+}
+
+/** numpy's float32 GEMM of `[m, k] · [k, n]`: GFLOP/s, seconds, version (median of `runs`). */
+export function numpySgemm(m: number, k: number, n: number, runs: number): { version: string; gflops: number; seconds: number } {
   const out = runPython(`
-import time, numpy as np
-a = np.random.default_rng(1).standard_normal((1024, 1024), dtype=np.float32)
-b = np.random.default_rng(2).standard_normal((1024, 1024), dtype=np.float32)
+import sys, time, numpy as np
+m, k, n, runs = map(int, sys.argv[1:5])
+a = np.random.default_rng(1).standard_normal((m, k), dtype=np.float32)
+b = np.random.default_rng(2).standard_normal((k, n), dtype=np.float32)
 a @ b
 times = []
-for _ in range(7):
+for _ in range(runs):
     t0 = time.perf_counter(); a @ b; times.append(time.perf_counter() - t0)
 times.sort()
-print(np.__version__, 2 * 1024**3 / times[len(times) // 2] / 1e9)
-`);
-  const [version, value] = out.trim().split(' ');
-  return { version, gflops: Number(value) };
+t = times[len(times) // 2]
+print(np.__version__, 2 * m * k * n / t / 1e9, t)
+`, [String(m), String(k), String(n), String(runs)]);
+  const [version, value, seconds] = out.trim().split(' ');
+  return { version, gflops: Number(value), seconds: Number(seconds) };
 }
 
-async function main(): Promise<void> {
-  const rows: Array<{ name: string; values: number[] }> = [];
-  const measure = (name: string, runs: number) => rows.push({ name, values: WORKLOADS.map((w) => gflops(w, runs)) });
+/** The backends to measure: SHNET_BENCH_BACKENDS (comma-separated) or every installed one. */
+export function benchBackends(): BackendName[] {
+  const wanted = process.env.SHNET_BENCH_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const installed = installedBackends();
+  return wanted == null ? installed : installed.filter((b) => wanted.includes(b));
+}
 
-  loadWasmPackage();
-  await tf.setBackend('wasm');
-  measure('wasm (as shipped)', 5);
+export async function backendPeaks(): Promise<SectionResult> {
+  const numpy = numpySgemm(1024, 1024, 1024, 7);
+  const floor = `numpy ${numpy.version} sgemm ${fmt(numpy.gflops)} GFLOP/s`;
+  const rows: Row[] = [{ section: SECTION, measure: 'numpy sgemm 1024³ (the floor, 2 threads)', value: `${fmt(numpy.gflops)} GFLOP/s` }];
+  const data: Record<string, number> = { numpy: numpy.gflops };
+  const add = (name: string, what: string, gf: number) =>
+    rows.push({ section: SECTION, measure: `${name}: ${what}`, value: `${fmt(gf)} GFLOP/s`, against: floor, ratio: gf / numpy.gflops });
 
-  for (const name of installedBackends()) {
+  const backends = benchBackends();
+  if (backends.includes('wasm')) {
+    loadWasmPackage();
+    await tf.setBackend('wasm');
+    add('wasm as shipped', 'matMul 512³ transposeB', matmulGflops(512, true, 3));
+  }
+  for (const name of backends) {
     try {
       await selectBackend(name);
     } catch (err) {
-      console.log(`${name}: skipped (${(err as Error).message})`);
+      rows.push({ section: SECTION, measure: `${name}: skipped`, value: (err as Error).message });
       continue;
     }
-    measure(name === 'wasm' ? 'wasm (shnet kernels)' : name, name === 'cpu' ? 2 : 5);
+    const slow = name === 'cpu';
+    const peak = matmulGflops(1024, false, slow ? 1 : 5);
+    data[name] = peak;
+    add(name, 'matMul 1024³', peak);
+    add(name, 'matMul 512³ transposeB', matmulGflops(512, true, slow ? 1 : 5));
+    if (!slow) add(name, 'conv2d 3×3 fwd+bwd [8,64,64,64]→64', conv2dGflops(3)); // cpu: ~20 s a run
   }
-
-  const numpy = numpyGflops();
-  rows.push({ name: `numpy ${numpy.version}`, values: [numpy.gflops, NaN] });
-
-  const header = ['backend', ...WORKLOADS.map((w) => `${w.label} GFLOP/s`), '1024³ vs numpy'];
-  const cells = rows.map(({ name, values }) => [
-    name,
-    ...values.map((v) => (Number.isNaN(v) ? '—' : v.toFixed(2))),
-    `${((100 * values[0]) / numpy.gflops).toFixed(1)} %`,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
-  for (const row of [header, widths.map((w) => '-'.repeat(w)), ...cells]) {
-    console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
-  }
+  return { rows, data };
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) runSection(backendPeaks);

@@ -1,7 +1,7 @@
 /**
- * Streaming read throughput of NpyReader against `cat FILE > /dev/null` on the same file.
+ * Section 5 of `npm run bench`: streaming read throughput of NpyReader against `cat FILE > /dev/null` on the same file.
  *
- *   npx ts-node --transpile-only bench/npy-streaming.ts
+ *   node dist/bench/npy-streaming.js   (or npx ts-node --transpile-only bench/npy-streaming.ts)
  *
  * Writes an [N, 36, 2048] float32 file (N from SHNET_BENCH_NPY_ROWS, default 2000, about 590 MB; the directory
  * from SHNET_BENCH_DIR, default the OS temp dir), then reads every row once in a shuffled order, in batches of
@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NpyReader, NpyStreamWriter } from '../core/io/npy/npy';
+import { fmt, runSection, type SectionResult } from './report';
 
 const ROWS = Number(process.env.SHNET_BENCH_NPY_ROWS ?? 2000);
 const BATCH = Number(process.env.SHNET_BENCH_NPY_BATCH ?? 128);
@@ -45,7 +46,7 @@ function writeFixture(path: string): void {
   writer.finish();
 }
 
-async function main(): Promise<void> {
+export async function npyStreaming(): Promise<SectionResult> {
   const dir = mkdtempSync(join(process.env.SHNET_BENCH_DIR ?? tmpdir(), 'shnet-npy-bench-'));
   const path = join(dir, 'features.npy');
   try {
@@ -78,20 +79,16 @@ async function main(): Promise<void> {
     reader.close();
 
     const dataBytes = ROWS * ROW_LENGTH * 4;
-    const row = (name: string, b: number, s: number) =>
-      `${name.padEnd(34)} ${String(b).padStart(12)} ${s.toFixed(3).padStart(8)} ${(b / s / 1e6).toFixed(0).padStart(8)} ${(s / catSeconds).toFixed(2).padStart(6)}`;
-    console.log(`[${ROWS}, ${ROW_SHAPE.join(', ')}] float32, batches of ${BATCH}, page cache warm (cat ran first)`);
-    console.log(`${'reader'.padEnd(34)} ${'bytes'.padStart(12)} ${'seconds'.padStart(8)} ${'MB/s'.padStart(8)} ${'x cat'.padStart(6)}`);
-    console.log(row('cat FILE > /dev/null', bytes, catSeconds));
-    console.log(row('NpyReader.readRows (shuffled)', dataBytes, readSeconds));
-    console.log(row('NpyReader.readRowsSync (shuffled)', dataBytes, syncSeconds));
-    console.log(`checksum ${checksum}`);
+    const shape = `[${ROWS}, ${ROW_SHAPE.join(', ')}] f32, batches of ${BATCH}, shuffled`;
+    const catMBs = bytes / catSeconds / 1e6;
+    const row = (name: string, s: number) => {
+      const ratio = dataBytes / s / 1e6 / catMBs;
+      return { section: '5 streaming', measure: `${name}, ${shape}`, value: `${fmt(dataBytes / s / 1e6, 0)} MB/s`, against: `cat ${fmt(catMBs, 0)} MB/s (page cache)`, ratio, target: '≥ 0.8', met: ratio >= 0.8 };
+    };
+    return { rows: [row('NpyReader.readRows', readSeconds), row('NpyReader.readRowsSync', syncSeconds)], data: { checksum } };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (require.main === module) runSection(npyStreaming);

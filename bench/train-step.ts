@@ -1,161 +1,168 @@
 /**
- * One training step of the full 3SHNet image encoder + BiGRU text encoder + triplet loss (+ AdamW) at the reference's
- * sizes: B = 32, D = 1024, R = 36, F = 2048, C = 133, 64×64 maps, 7×7 grids, 12-word captions, random inputs.
- * Run: npx ts-node --transpile-only bench/train-step.ts [backend=wasm] [steps=3] [batch=32] [copy-free-slice]
+ * Section 2 of `npm run bench`, training step: one step of recipes/coco/3shnet-region.yaml's image + text model
+ * (bench/model.ts: 3SHNet image encoder, BERT-base text encoder, triplet loss, AdamW) on synthetic data of the real
+ * shapes. Reports steps/s, the achieved GFLOP/s (FLOPs counted in bench/flops.ts) as a fraction of the backend's
+ * matMul peak, the image encoder's forward + backward against the PyTorch peer, and a per-block time breakdown.
  *
- * `copy-free-slice` (an experiment, wasm only): replaces the wasm `Slice` kernel, which copies its whole input
- * (`readSync`) before taking a contiguous slice, by one that copies only the slice. Batched matMuls split into
- * per-item products slice their operands once per item, so with the stock kernel their cost grows with B².
- *
- * Prints the median wall time of forward+backward (tf.variableGrads) and of the optimizer step, the same for each
- * encoder alone and for the blocks that are candidates for the hot spot (VSpM, GPO, the fused-token MLPs), and the
- * ten kernels with the most time in one profiled step.
+ * Run alone: node dist/bench/train-step.js [backend=auto] [runs=3] [batch=32] [text=bert|bigru]
+ * Environment (what bench/index.ts sets): SHNET_BENCH_BACKEND, SHNET_BENCH_RUNS, SHNET_BENCH_BATCH,
+ * SHNET_BENCH_TEXT, SHNET_BENCH_PEAKS (JSON {backend: matMul GFLOP/s}; measured here when absent).
  */
-import 'reflect-metadata';
+import { totalmem } from 'node:os';
 import { tf } from '../core/backend/tf';
 import { selectBackend, type BackendRequest } from '../core/backend/select';
-import { replaceWasmKernel, type BackendWasm } from '../core/backend/wasm-kernels/wasm-backend';
-import type { Aggregator, HighlightModule, ImageInputs, Segmentation } from '../core/contracts/image';
-import { trainableVariables } from '../core/nn';
+import type { Aggregator, HighlightModule, Segmentation } from '../core/contracts/image';
+import { countTrainable, trainableVariables } from '../core/nn';
 import { createRng } from '../core/services/rng';
-import { tripletLossSpec, type TripletLoss } from '../plugins/loss/triplet';
-import { adamwSpec, type AdamW } from '../plugins/optimizer/adamw';
-import { buildImageEncoder, buildTextEncoder, FULL } from '../test/support/model-fixtures';
-import { buildPlugin, COCO_INFO } from '../test/support/plugin-harness';
-import { seededValues } from '../test/support/tensors';
+import { matmulGflops } from './backend-matmul';
+import { total, trainingStepFlops, type BlockFlops } from './flops';
+import { buildModel, captions, EMBED_DIM, imageBatch, medianMs, REGIONS, type TextEncoderKind } from './model';
+import { envNumber, fmt, gflops, runSection, type Row, type SectionResult } from './report';
 
-const B = Number(process.argv[4] ?? 32);
-const D = 1024;
-const R = 36;
-const WORDS = ['a', 'man', 'woman', 'dog', 'rides', 'horse', 'on', 'the', 'beach', 'street', 'with', 'red', 'car', 'two', 'people'];
+const SECTION = '2 training step';
+/** The PyTorch reference on the same kind of machine: image encoder forward + backward at batch 32. */
+export const PYTORCH_IMAGE_STEP_MS = 4500;
+/** The wasm heap ceiling (tfjs-backend-wasm 4.22 in Node). */
+const WASM_HEAP_BYTES = 3.6 * 2 ** 30;
 
-function inputs(): ImageInputs {
-  const { numClasses: c, gridSize: g, mapSize: m, featureDim: f } = COCO_INFO;
-  return {
-    batchSize: B,
-    regions: tf.tensor3d(seededValues(B * R * f!, 1).map(Math.abs), [B, R, f!]),
-    regionLengths: new Int32Array(B).fill(R),
-    segmentation: {
-      classGrid: tf.tensor4d(seededValues(B * c * g * g, 2), [B, c, g, g]),
-      labelMap: tf.tensor3d(Float32Array.from(seededValues(B * m * m, 3), (x) => Math.floor((x + 1) * 66)), [B, m, m]),
-      categories: tf.tensor2d(Float32Array.from(seededValues(B * c, 4), (x) => (x > 0.8 ? 1 : 0)), [B, c]),
-    },
-  };
+function option(position: number, env: string, fallback: string): string {
+  const arg = process.argv[position];
+  return arg != null && !arg.startsWith('--') ? arg : (process.env[env] ?? fallback);
 }
 
-function captions(): string[] {
-  const rng = createRng(5);
-  return Array.from({ length: B }, () => Array.from({ length: 12 }, () => WORDS[rng.int(WORDS.length)]).join(' '));
+type Variables = tf.Variable[];
+const own = (o: { parameters(): { variable: tf.Variable; trainable: boolean }[] }): Variables =>
+  o.parameters().filter((p) => p.trainable).map((p) => p.variable);
+
+/** Forward + backward of `f` against `vars`, gradients read back and dropped. */
+function gradStep(f: () => tf.Scalar, vars: Variables): void {
+  const { value, grads } = tf.variableGrads(f, vars);
+  value.dataSync();
+  tf.dispose([value, grads]);
 }
 
-/** Median of `runs` timings of `fn` after one warm-up (every run ends with a read-back of a scalar). */
-function median(runs: number, fn: () => void): number {
-  fn();
-  const times = Array.from({ length: runs }, () => {
-    const t0 = performance.now();
-    fn();
-    return performance.now() - t0;
-  }).sort((a, b) => a - b);
-  return times[Math.floor(runs / 2)];
-}
-
-/** Contiguous slices copied straight from the heap (the stock kernel first copies the whole input out). */
-function useCopyFreeSlice(): void {
-  replaceWasmKernel('Slice', (stock) => (args) => {
-    const { inputs, attrs } = args;
-    const backend = args.backend as BackendWasm;
-    const x = inputs.x as tf.TensorInfo;
-    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
-    if (x.dtype === 'string' || !tf.slice_util.isSliceContinous(x.shape, begin, size)) return stock(args) as tf.TensorInfo;
-    const offset = tf.slice_util.computeFlatOffset(begin, tf.util.computeStrides(x.shape));
-    const out = backend.makeOutput(size, x.dtype);
-    // Views after the allocation: growing the heap detaches older ones.
-    backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(x).subarray(offset, offset + tf.util.sizeFromShape(size)));
-    return out;
-  });
-}
-
-async function main(): Promise<void> {
-  const backend = (process.argv[2] ?? 'wasm') as BackendRequest;
-  const runs = Number(process.argv[3] ?? 3);
+export async function trainStep(): Promise<SectionResult> {
+  const backend = option(2, 'SHNET_BENCH_BACKEND', 'auto') as BackendRequest;
+  const runs = Number(option(3, 'SHNET_BENCH_RUNS', '3'));
+  const b = Number(option(4, 'SHNET_BENCH_BATCH', '32'));
+  const textKind = option(5, 'SHNET_BENCH_TEXT', 'bert') as TextEncoderKind;
   const info = await selectBackend(backend);
-  const copyFreeSlice = process.argv.includes('copy-free-slice');
-  if (copyFreeSlice) useCopyFreeSlice();
-  const image = buildImageEncoder(FULL, COCO_INFO, D);
-  const text = buildTextEncoder({ embedDim: D, wordDim: 300 });
-  const caps = captions();
-  text.prepare(caps);
-  const loss = buildPlugin<TripletLoss>(tripletLossSpec, { args: { warmupEpochs: 0 } });
-  const optimizer = buildPlugin<AdamW>(adamwSpec);
-  const batch = inputs();
+  const peaks = JSON.parse(process.env.SHNET_BENCH_PEAKS ?? '{}') as Record<string, number>;
+  const peak = peaks[info.name] ?? matmulGflops(1024, false, 3);
+
+  const caps = captions(b);
+  const model = buildModel(textKind, caps);
+  const batch = imageBatch(b);
+  const flops = trainingStepFlops(b, model.tokens, textKind);
+  const stepFlops = total([...flops.image, ...flops.text, ...flops.loss]);
   const rng = createRng(9);
   const mode = { training: true, rng };
-  const progress = { epoch: 1, step: 0 };
-  const vars = [...trainableVariables(image), ...trainableVariables(text)];
-  const params = [...image.parameters().map((p) => ({ ...p, name: `image.${p.name}` })), ...text.parameters().map((p) => ({ ...p, name: `text.${p.name}` }))];
-  const lrs = optimizer.baseLearningRates(['default']);
 
-  const gradsOf = (f: () => tf.Scalar, list: tf.Variable[]) => {
-    const { value, grads } = tf.variableGrads(f, list);
-    value.dataSync();
-    return grads;
-  };
-  const rows: [string, number][] = [];
-  const time = (label: string, f: () => tf.Scalar, list: tf.Variable[]) =>
-    rows.push([label, median(runs, () => tf.dispose(gradsOf(f, list)))]);
-
-  const step = () => loss.compute(image.encode(batch, mode), text.encode(caps, mode), progress);
-  time('full step: forward + backward', step, vars);
+  // The full step: forward + backward + AdamW.
+  const stepMs = medianMs(runs, () => {
+    const grads = model.gradients(batch, caps);
+    model.apply(grads);
+    tf.dispose(grads);
+  });
+  const profile = await tf.profile(() => tf.dispose(model.gradients(batch, caps)));
   let applyMs = 0;
   for (let i = 0; i < runs; i++) {
-    const grads = gradsOf(step, vars);
-    const named = new Map(params.filter((p) => grads[p.variable.name]).map((p) => [p.name, grads[p.variable.name]]));
+    const grads = model.gradients(batch, caps);
     const t0 = performance.now();
-    optimizer.apply(params, named, lrs);
-    vars[0].dataSync();
+    model.apply(grads);
     applyMs += (performance.now() - t0) / runs;
     tf.dispose(grads);
   }
-  rows.push(['full step: AdamW apply (mean)', applyMs]);
-  time('image encoder alone: forward + backward', () => image.encode(batch, mode).sum() as tf.Scalar, trainableVariables(image));
-  time('text encoder alone: forward + backward', () => text.encode(caps, mode).sum() as tf.Scalar, trainableVariables(text));
 
-  // The candidate hot spots, each forward + backward on the shapes it sees inside the full step.
-  const parts = (image as unknown as { parts: Record<string, unknown> }).parts;
-  const v0 = tf.randomNormal([B, R, D]) as tf.Tensor3D;
-  const lengths = new Int32Array(B).fill(R);
+  // Each encoder alone, and the image encoder's candidate hot blocks on the shapes they see inside the step.
+  const imageMs = medianMs(runs, () => gradStep(() => model.image.encode(batch, mode).sum() as tf.Scalar, trainableVariables(model.image)));
+  const textMs = medianMs(runs, () => gradStep(() => model.text.encode(caps, mode).sum() as tf.Scalar, trainableVariables(model.text)));
+  const parts = (model.image as unknown as { parts: Record<string, unknown> }).parts;
+  const v0 = tf.randomNormal([b, REGIONS, EMBED_DIM]) as tf.Tensor3D;
+  const lengths = new Int32Array(b).fill(REGIONS);
   const seg = batch.segmentation as Segmentation;
-  const spatial = parts['highlight.spatial'] as HighlightModule & { parameters(): { variable: tf.Variable; trainable: boolean }[] };
-  const semantic = parts['highlight.semantic'] as HighlightModule & { parameters(): { variable: tf.Variable; trainable: boolean }[] };
-  const gpo = parts.aggregator as Aggregator & { parameters(): { variable: tf.Variable; trainable: boolean }[] };
-  const own = (o: { parameters(): { variable: tf.Variable; trainable: boolean }[] }) => o.parameters().filter((p) => p.trainable).map((p) => p.variable);
-  time('  VSpM (spatial) alone', () => spatial.highlight(v0, lengths, seg, mode).sum() as tf.Scalar, own(spatial));
-  time('  VSeM (semantic) alone', () => semantic.highlight(v0, lengths, seg, mode).sum() as tf.Scalar, own(semantic));
-  const tokens = tf.randomNormal([B, 2 * R + 50, D]) as tf.Tensor3D;
-  const tokenLengths = new Int32Array(B).fill(2 * R + 50);
-  time('  image GPO alone (122 tokens, sort + BiGRU weights)', () => gpo.pool(tokens, tokenLengths, mode).sum() as tf.Scalar, own(gpo));
+  type WithParams = { parameters(): { variable: tf.Variable; trainable: boolean }[] };
+  const spatial = parts['highlight.spatial'] as HighlightModule & WithParams;
+  const semantic = parts['highlight.semantic'] as HighlightModule & WithParams;
+  const gpo = parts.aggregator as Aggregator & WithParams;
+  const spatialMs = medianMs(runs, () => gradStep(() => spatial.highlight(v0, lengths, seg, mode).sum() as tf.Scalar, own(spatial)));
+  const semanticMs = medianMs(runs, () => gradStep(() => semantic.highlight(v0, lengths, seg, mode).sum() as tf.Scalar, own(semantic)));
+  const tokenCount = 1 + 2 * REGIONS + 49;
+  const tokens = tf.randomNormal([b, tokenCount, EMBED_DIM]) as tf.Tensor3D;
+  const gpoMs = medianMs(runs, () => gradStep(() => gpo.pool(tokens, new Int32Array(b).fill(tokenCount), mode).sum() as tf.Scalar, own(gpo)));
+  tf.dispose([v0, tokens]);
 
-  // Kernel breakdown of one full forward + backward.
-  const profile = await tf.profile(() => tf.dispose(gradsOf(step, vars)));
-  const byKernel = new Map<string, { ms: number; calls: number }>();
-  for (const k of profile.kernels) {
-    const entry = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
-    entry.ms += Number(k.kernelTimeMs) || 0;
-    entry.calls += 1;
-    byKernel.set(k.name, entry);
+  const of = (prefix: string) => flops.image.filter((x) => x.block.startsWith(prefix));
+  const rows: Row[] = [];
+  const name = `${info.name}, B=${b}`;
+  const peerMs = (PYTORCH_IMAGE_STEP_MS * b) / 32;
+  rows.push({
+    section: SECTION,
+    measure: `${name}: full step (fwd+bwd+AdamW), image + ${textKind === 'bert' ? 'BERT-base' : 'BiGRU'} text, T=${model.tokens}`,
+    value: `${fmt(stepMs, 0)} ms = ${fmt(1000 / stepMs, 3)} steps/s, ${fmt(gflops(stepFlops, stepMs))} GFLOP/s (${fmt(stepFlops / 1e9)} GFLOP)`,
+    against: `${info.name} matMul peak ${fmt(peak)} GFLOP/s`,
+    ratio: gflops(stepFlops, stepMs) / peak,
+    target: '≥ 0.5 of peak',
+    met: gflops(stepFlops, stepMs) / peak >= 0.5,
+  });
+  rows.push({
+    section: SECTION,
+    measure: `${name}: image encoder fwd+bwd`,
+    value: `${fmt(imageMs, 0)} ms, ${fmt(gflops(total(flops.image), imageMs))} GFLOP/s`,
+    against: `PyTorch peer ${fmt(peerMs, 0)} ms`,
+    ratio: peerMs / imageMs,
+    target: '≥ 2 (≤ half the peer)',
+    met: peerMs / imageMs >= 2,
+  });
+  const breakdown: [string, number, BlockFlops[]][] = [
+    [`text encoder fwd+bwd (${textKind})`, textMs, flops.text],
+    ['  VSpM (spatial highlight) fwd+bwd', spatialMs, of('VSpM')],
+    ['  VSeM (semantic highlight) fwd+bwd', semanticMs, of('VSeM')],
+    ['  GPO (123 tokens) fwd+bwd', gpoMs, of('GPO')],
+    ['  rest of the image encoder (fc, MLPs, tokens; by difference)', Math.max(0, imageMs - spatialMs - semanticMs - gpoMs), flops.image.filter((x) => !/^(VSpM|VSeM|GPO)/.test(x.block))],
+    ['AdamW apply', applyMs, []],
+  ];
+  for (const [what, ms, blocks] of breakdown) {
+    const f = total(blocks);
+    rows.push({
+      section: SECTION,
+      measure: `${name}: ${what}`,
+      value: `${fmt(ms, 0)} ms${f > 0 ? `, ${fmt(gflops(f, ms))} GFLOP/s` : ''}`,
+      against: 'full step',
+      ratio: ms / stepMs,
+    });
   }
-  const total = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
-
-  console.log(`backend ${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'}${info.simd ? ', SIMD' : ''})${copyFreeSlice ? ' + copy-free Slice' : ''}; B=${B} D=${D} R=${R} F=2048 C=133 map 64×64; median of ${runs} after a warm-up`);
-  for (const [label, ms] of rows) console.log(`${label.padEnd(56)} ${ms.toFixed(0).padStart(7)} ms`);
-  console.log(`\nkernels in one forward + backward (profiled, ${total.toFixed(0)} ms kernel time, ${profile.kernels.length} kernel calls):`);
-  for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
-    console.log(`  ${name.padEnd(24)} ${e.ms.toFixed(0).padStart(7)} ms  ${((100 * e.ms) / total).toFixed(1).padStart(5)} %  ${String(e.calls).padStart(6)} calls`);
-  }
-  console.log(`peak bytes ${(profile.peakBytes / 2 ** 20).toFixed(0)} MiB`);
+  // Peak tensor bytes of a forward + backward at B and B/2: the difference is what one more image costs, the rest
+  // (weights, gradients, AdamW moments, batch-independent temporaries) stays at any batch.
+  const params = countTrainable(model.image) + countTrainable(model.text);
+  const half = Math.max(1, Math.floor(b / 2));
+  const halfBatch = imageBatch(half);
+  const halfCaps = caps.slice(0, half);
+  const halfPeak = half < b ? (await tf.profile(() => tf.dispose(model.gradients(halfBatch, halfCaps)))).peakBytes : 0;
+  tf.dispose([halfBatch.regions, ...Object.values(halfBatch.segmentation ?? {})]);
+  const budget = info.name === 'wasm' ? WASM_HEAP_BYTES : 0.8 * totalmem();
+  const slope = half < b ? (profile.peakBytes - halfPeak) / (b - half) : 0;
+  const fixed = profile.peakBytes - slope * b;
+  rows.push({
+    section: SECTION,
+    measure: `${name}: peak tensor memory of fwd+bwd (${fmt(params / 1e6)} M parameters; at B=${half}: ${fmt(halfPeak / 2 ** 20, 0)} MiB)`,
+    value: `${fmt(profile.peakBytes / 2 ** 20, 0)} MiB`,
+    // Extrapolated only when the two peaks give a usable slope (at small batches noise dominates).
+    ...(slope > 2 ** 20
+      ? { against: `largest batch within ${fmt(budget / 2 ** 30)} GiB (${fmt(slope / 2 ** 20)} MiB per image)`, ratio: Math.floor((budget - fixed) / slope) }
+      : {}),
+  });
+  const byKernel = new Map<string, number>();
+  for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (Number(k.kernelTimeMs) || 0));
+  const kernelTotal = [...byKernel.values()].reduce((s, x) => s + x, 0);
+  const top = [...byKernel].sort((x, y) => y[1] - x[1]).slice(0, 5);
+  rows.push({
+    section: SECTION,
+    measure: `${name}: top kernels of one fwd+bwd (profiled)`,
+    value: top.map(([k, ms]) => `${k} ${fmt((100 * ms) / kernelTotal, 0)}%`).join(', '),
+  });
+  model.dispose();
+  return { rows, data: { stepMs, imageMs, backend: info.name } };
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) runSection(trainStep);

@@ -4,12 +4,21 @@
  */
 import { strict as assert } from 'node:assert';
 import { tf } from '../../core/backend/tf';
-import { selectBackend } from '../../core/backend/select';
+import { installedBackends, selectBackend, type BackendName } from '../../core/backend/select';
 import { disposeAll } from '../../core/backend/tidy';
 
 /** The backends every backend test runs on here: the reference (cpu) first. */
 export const TEST_BACKENDS = ['cpu', 'wasm'] as const;
 export type TestBackend = (typeof TEST_BACKENDS)[number];
+
+/**
+ * The native backend when it is installed (`npm run native`), else nothing: suites that pass
+ * `[...TEST_BACKENDS.slice(1), ...nativeTestBackends()]` to {@link assertSameOnBackends} then also compare it with cpu,
+ * and pass the same without it.
+ */
+export function nativeTestBackends(): BackendName[] {
+  return installedBackends().filter((name) => name === 'tensorflow');
+}
 
 /** `n` reproducible values in [-1, 1) (a 32-bit LCG), the same on every backend and every run. */
 export function seededValues(n: number, seed = 1): Float32Array {
@@ -43,7 +52,8 @@ export function restoreBackendAfterSuite(): void {
 }
 
 /** Runs `compute` on `backend` and reads its tensors back as plain arrays (tensors are disposed). */
-export async function computeOn(backend: TestBackend, compute: () => tf.Tensor | tf.Tensor[]): Promise<number[][]> {
+export async function computeOn(backend: TestBackend | BackendName, compute: () => tf.Tensor | tf.Tensor[]): Promise<number[][]> {
+  if (tf.engine().registryFactory[backend] == null) await selectBackend(backend); // a native backend registers on load
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} did not initialise`);
   return tf.tidy(() => {
     const out = compute();
@@ -70,10 +80,16 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
 }
 
-/** Asserts that `compute` gives the same tensors on every test backend as on cpu. */
-export async function assertSameOnBackends(what: string, compute: () => tf.Tensor | tf.Tensor[], rtol = 1e-4, atol = 1e-5): Promise<void> {
+/** Asserts that `compute` gives the same tensors on `backends` (default: every test backend but cpu) as on cpu. */
+export async function assertSameOnBackends(
+  what: string,
+  compute: () => tf.Tensor | tf.Tensor[],
+  rtol = 1e-4,
+  atol = 1e-5,
+  backends: readonly (TestBackend | BackendName)[] = TEST_BACKENDS.slice(1),
+): Promise<void> {
   const reference = await computeOn('cpu', compute);
-  for (const backend of TEST_BACKENDS.slice(1)) {
+  for (const backend of backends) {
     const got = await computeOn(backend, compute);
     assert.equal(got.length, reference.length, `${what} on ${backend}: ${got.length} outputs, cpu gave ${reference.length}`);
     got.forEach((values, i) => assertClose(values, reference[i], `${what} on ${backend}, output ${i}`, rtol, atol));

@@ -6,7 +6,7 @@ import { NpyStreamWriter } from '../../../core/io/npy/npy';
 import { averageReports, reportFromRanks } from './metrics';
 import { type Fold, type ProtocolReport, type ProtocolSpec, type RetrievalProtocolName, protocolFolds, protocolName } from './protocols';
 import { RankAccumulator } from './ranks';
-import { type SimilaritySource, embeddingSimilarity, ensembleSimilarity, matrixSimilarity } from './sources';
+import { type SimilarityKernel, type SimilaritySource, embeddingSimilarity, ensembleSimilarity, matrixSimilarity } from './sources';
 
 export interface EvaluateOptions {
   protocol: RetrievalProtocolName | ProtocolSpec;
@@ -45,8 +45,18 @@ export async function evaluateRetrieval(source: SimilaritySource, options: Evalu
  * @param images row-major `[N, D]`
  * @param captions row-major `[5N, D]`
  */
-export async function evaluateEmbeddings(images: Float32Array, captions: Float32Array, dim: number, options: EvaluateOptions): Promise<ProtocolReport> {
-  return evaluateRetrieval(embeddingSimilarity(images, captions, dim), options);
+export async function evaluateEmbeddings(
+  images: Float32Array,
+  captions: Float32Array,
+  dim: number,
+  options: EvaluateOptions & { kernel?: SimilarityKernel },
+): Promise<ProtocolReport> {
+  const source = embeddingSimilarity(images, captions, dim, options.kernel);
+  try {
+    return await evaluateRetrieval(source, options);
+  } finally {
+    source.close();
+  }
 }
 
 /** Evaluates an in-memory `[N, 5N]` similarity matrix. */

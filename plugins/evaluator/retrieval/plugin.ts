@@ -35,7 +35,12 @@ export class RetrievalEvaluator implements Evaluator {
   }
 
   async evaluate(embeddings: EmbeddingSet, options: EvaluateOptions = {}): Promise<EvaluationReport> {
-    return this.report(embeddingSimilarity(embeddings.images, embeddings.captions, embeddings.dim), options);
+    const source = embeddingSimilarity(embeddings.images, embeddings.captions, embeddings.dim);
+    try {
+      return await this.report(source, options);
+    } finally {
+      source.close(); // the matMul kernel holds the captions on the backend
+    }
   }
 
   /** The element-wise mean of saved `[N, 5N]` `.npy` matrices (one path: that matrix), under the protocol. */

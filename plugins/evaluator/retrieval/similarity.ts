@@ -1,14 +1,18 @@
 /**
  * Image-caption similarities `sims = images · captionsᵀ` computed a block at a time, so an `[N, 5N]` matrix never
- * has to exist whole. Plain TypeScript; the kernel is written for V8.
+ * has to exist whole. Two kernels:
  *
- * Every entry is the float32 rounding of a float64 sum of float32 products taken in order k = 0 .. D-1 (each
- * product is exact in float64). {@link similarityBlock} and {@link groundTruthScores} therefore produce bitwise
- * identical values for the same pair, which the rank counting relies on: a caption's own score is compared with
- * the other scores of its row and column, and must be the very same number. The reference (numpy float32 BLAS)
- * accumulates in float32 in an unspecified order, so near-ties may fall differently there; ties are rare for real
- * embeddings and this order is the more accurate one.
+ * - {@link similarityBlock}: plain TypeScript, exact. Every entry is the float32 rounding of a float64 sum of
+ *   float32 products taken in order k = 0 .. D-1 (each product is exact in float64). {@link similarityBlock} and
+ *   {@link groundTruthScores} therefore produce bitwise identical values for the same pair, which the rank counting
+ *   relies on: a caption's own score is compared with the other scores of its row and column, and must be the very
+ *   same number. The reference (numpy float32 BLAS) accumulates in float32 in an unspecified order, so near-ties
+ *   may fall differently there; ties are rare for real embeddings and this order is the more accurate one.
+ * - {@link MatmulSimilarity}: the active tfjs backend's matMul (float32, blocked; 15-20x the plain kernel), with
+ *   every entry that could fall on the other side of a rank threshold replaced by its exact value, so the ranks
+ *   are those of the exact kernel (see the class).
  */
+import { tf } from '../../../core/backend/tf';
 
 /** Rows and columns of one cache tile: 64 rows of D = 1024 floats are 256 KiB per side, a typical L2 share. */
 const TILE = 64;
@@ -135,4 +139,145 @@ function checkBounds(data: Float32Array, dim: number, start: number, end: number
   if (start < 0 || end < start || end * dim > data.length) {
     throw new Error(`${what} rows [${start}, ${end}) of dimension ${dim} exceed the ${data.length / dim} rows given`);
   }
+}
+
+/** Backends whose matMul is plain IEEE float32 (no TF32 or bfloat16 shortcuts), which the error bound assumes. */
+const FLOAT32_MATMUL_BACKENDS = new Set(['wasm', 'tensorflow']);
+
+/** Whether {@link MatmulSimilarity} may run on the active backend (false when none is initialised yet, or cpu, slower than the TS kernel). */
+export function matmulSimilarityAvailable(): boolean {
+  const active = tf.engine().backendName;
+  return active != null && FLOAT32_MATMUL_BACKENDS.has(active);
+}
+
+/**
+ * Similarity blocks from the active tfjs backend's matMul, with the exact kernel's ranks.
+ *
+ * A float32 dot product of length D summed in any order (blocked, FMA or not) is within
+ * γ_D·Σ|a_k·b_k| ≤ γ_D·‖a‖·‖b‖ of the exact sum, γ_D = D·u/(1 − D·u), u = 2⁻²⁴ (Higham, Accuracy and Stability
+ * of Numerical Algorithms, §3.1); the exact kernel's float32 rounding adds u·‖a‖·‖b‖. Ranks only compare entries
+ * with two thresholds: a column's ground-truth score (t2i) and the best of the row's own five (i2t). So an entry
+ * farther than that bound from both thresholds already compares as its exact value would, and an entry within it is
+ * recomputed exactly (a handful per row for real embeddings). The thresholds themselves (the ground truth and the
+ * five own scores of each row) are always exact. Rank counts are therefore identical to {@link similarityBlock}'s;
+ * other entries differ from it by at most the bound.
+ *
+ * Holds the captions on the backend, transposed (`[D, 5N]`, 4·D·5N bytes); call {@link dispose} when done.
+ */
+export class MatmulSimilarity {
+  readonly images: number;
+  private readonly captionsT: tf.Tensor2D;
+  private readonly imageNorms: Float64Array;
+  private readonly captionNorms: Float64Array;
+  /** tolerance·‖b_j‖ per caption: an entry's bound is its image's norm times this. */
+  private readonly columnTolerance: Float64Array;
+  private readonly groundTruth: Float32Array;
+  /** Relative error bound: |matMul − exact| ≤ tolerance·‖a‖·‖b‖ (with a margin for the norms' own rounding). */
+  private readonly tolerance: number;
+  private window: { c0: number; c1: number; tensor: tf.Tensor2D } | undefined;
+  /** Entries recomputed exactly so far (for benchmarks: the price of exact ranks). */
+  recomputed = 0;
+
+  /**
+   * @param images row-major `[N, D]`
+   * @param captions row-major `[5N, D]`, captions 5i .. 5i+4 describing image i
+   */
+  constructor(
+    private readonly imageData: Float32Array,
+    private readonly captionData: Float32Array,
+    private readonly dim: number,
+  ) {
+    this.images = imageData.length / dim;
+    const columns = captionData.length / dim;
+    checkBounds(imageData, dim, 0, this.images, 'images');
+    checkBounds(captionData, dim, 0, columns, 'captions');
+    this.imageNorms = rowNorms(imageData, dim);
+    this.captionNorms = rowNorms(captionData, dim);
+    this.groundTruth = groundTruthScores(imageData, captionData, dim, 0, columns);
+    const u = 2 ** -24;
+    this.tolerance = 1.25 * ((dim * u) / (1 - dim * u) + 2 * u);
+    this.columnTolerance = this.captionNorms.map((norm) => this.tolerance * norm);
+    const transposed = new Float32Array(captionData.length);
+    for (let j = 0; j < columns; j++) for (let k = 0; k < dim; k++) transposed[k * columns + j] = captionData[j * dim + k];
+    this.captionsT = tf.tensor2d(transposed, [dim, columns]);
+  }
+
+  /** Exact `sims[floor(j/5), j]` for captions `c0 .. c1-1`: `[c1-c0]` (the same numbers as {@link groundTruthScores}). */
+  groundTruthScores(c0: number, c1: number): Float32Array {
+    return this.groundTruth.slice(c0, c1);
+  }
+
+  /** Writes `sims[r0:r1, c0:c1]` row-major into `out` `[r1-r0, c1-c0]`. */
+  block(rows: readonly [number, number], cols: readonly [number, number], out: Float32Array): void {
+    const [r0, r1] = rows;
+    const [c0, c1] = cols;
+    const width = c1 - c0;
+    checkBounds(this.imageData, this.dim, r0, r1, 'images');
+    if (c0 < 0 || c1 < c0 || c1 > this.captionNorms.length) throw new Error(`captions [${c0}, ${c1}) exceed the ${this.captionNorms.length} given`);
+    if (out.length < (r1 - r0) * width) throw new Error(`similarity output holds ${out.length} floats, too few`);
+    const product = tf.tidy(() => {
+      const a = tf.tensor2d(this.imageData.subarray(r0 * this.dim, r1 * this.dim), [r1 - r0, this.dim]);
+      return tf.matMul(a, this.columnWindow(c0, c1));
+    });
+    try {
+      out.set(product.dataSync() as Float32Array);
+    } finally {
+      product.dispose();
+    }
+    for (let i = r0; i < r1; i++) this.makeRanksExact(i, c0, c1, out, (i - r0) * width - c0);
+  }
+
+  /** Releases the captions held on the backend. */
+  dispose(): void {
+    this.captionsT.dispose();
+    this.window?.tensor.dispose();
+    this.window = undefined;
+  }
+
+  /** `[D, c1-c0]`: the caption columns of a block; kept, since a protocol asks for the same window block after block. */
+  private columnWindow(c0: number, c1: number): tf.Tensor2D {
+    if (c0 === 0 && c1 === this.captionNorms.length) return this.captionsT;
+    if (this.window?.c0 !== c0 || this.window.c1 !== c1) {
+      this.window?.tensor.dispose();
+      this.window = { c0, c1, tensor: tf.keep(tf.slice(this.captionsT, [0, c0], [this.dim, c1 - c0])) };
+    }
+    return this.window.tensor;
+  }
+
+  /** Row `i` of a block (`out[base + j]` is sims[i, j]): exact own scores, exact entries near a threshold. */
+  private makeRanksExact(i: number, c0: number, c1: number, out: Float32Array, base: number): void {
+    const { imageData: a, captionData: b, dim, groundTruth, columnTolerance } = this;
+    const iOffset = i * dim;
+    let best = -Infinity;
+    for (let j = 5 * i; j < 5 * i + 5; j++) {
+      const exact = Math.fround(dot(a, iOffset, b, j * dim, dim));
+      if (exact > best) best = exact;
+      if (j >= c0 && j < c1) out[base + j] = exact;
+    }
+    const rowNorm = this.imageNorms[i];
+    let recomputed = 0;
+    for (let j = c0; j < c1; j++) {
+      const v = out[base + j];
+      const tol = rowNorm * columnTolerance[j];
+      const fromTruth = v - groundTruth[j];
+      const fromBest = v - best;
+      // NaN fails every comparison, so it is recomputed too (and then reported by the rank counting).
+      if (!(fromTruth > tol || fromTruth < -tol) || !(fromBest > tol || fromBest < -tol)) {
+        out[base + j] = Math.fround(dot(a, iOffset, b, j * dim, dim));
+        recomputed++;
+      }
+    }
+    this.recomputed += recomputed;
+  }
+}
+
+/** Euclidean norm of each row of a row-major `[rows, dim]` matrix, in float64 (rounded up a little: the bound needs ≥). */
+function rowNorms(data: Float32Array, dim: number): Float64Array {
+  const out = new Float64Array(data.length / dim);
+  for (let r = 0; r < out.length; r++) {
+    let s = 0;
+    for (let k = r * dim; k < (r + 1) * dim; k++) s += data[k] * data[k];
+    out[r] = Math.sqrt(s) * (1 + 1e-12);
+  }
+  return out;
 }

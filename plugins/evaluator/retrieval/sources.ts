@@ -3,7 +3,7 @@
  * in memory, or the element-wise mean of several saved `.npy` matrices (the ensemble of §5).
  */
 import { NpyReader } from '../../../core/io/npy/npy';
-import { groundTruthScores, similarityBlock } from './similarity';
+import { MatmulSimilarity, groundTruthScores, matmulSimilarityAvailable, similarityBlock } from './similarity';
 
 /** A `[N, 5N]` similarity matrix that can be read a block at a time. */
 export interface SimilaritySource {
@@ -18,12 +18,20 @@ export interface SimilaritySource {
 }
 
 /**
- * Similarities of embeddings, computed block by block (see `similarityBlock`).
+ * Which kernel computes similarities of embeddings: `matmul` (the active tfjs backend's matMul, ranks exact; see
+ * `MatmulSimilarity`), `exact` (plain TypeScript, every value exact; see `similarityBlock`), or `auto`: matmul when
+ * a float32 backend (wasm, tensorflow) is active, else exact.
+ */
+export type SimilarityKernel = 'auto' | 'matmul' | 'exact';
+
+/**
+ * Similarities of embeddings, computed block by block. Ranks are the same with either kernel; saved matrices hold
+ * matMul values with `matmul` (entries near a rank threshold exact).
  *
  * @param images row-major `[N, D]`
  * @param captions row-major `[5N, D]`, captions 5i .. 5i+4 describing image i
  */
-export function embeddingSimilarity(images: Float32Array, captions: Float32Array, dim: number): SimilaritySource {
+export function embeddingSimilarity(images: Float32Array, captions: Float32Array, dim: number, kernel: SimilarityKernel = 'auto'): SimilaritySource {
   if (!Number.isInteger(dim) || dim <= 0 || images.length % dim !== 0 || images.length === 0) {
     throw new Error(`image embeddings of ${images.length} floats are not [N, ${dim}]`);
   }
@@ -35,6 +43,15 @@ export function embeddingSimilarity(images: Float32Array, captions: Float32Array
   for (const [what, data] of [['image', images], ['caption', captions]] as const) {
     const bad = data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new Error(`${what} embedding ${Math.floor(bad / dim)} has a non-finite value (${data[bad]})`);
+  }
+  if (kernel === 'matmul' || (kernel === 'auto' && matmulSimilarityAvailable())) {
+    const matmul = new MatmulSimilarity(images, captions, dim);
+    return {
+      images: n,
+      block: async (rows, cols, out) => matmul.block(rows, cols, out),
+      groundTruth: async (c0, c1) => matmul.groundTruthScores(c0, c1),
+      close: () => matmul.dispose(),
+    };
   }
   return {
     images: n,

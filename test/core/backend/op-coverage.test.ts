@@ -1,10 +1,11 @@
 /**
- * Every op a 3SHNet model runs, forward and backward, on every test backend against cpu. A kernel missing on a
- * backend fails here by name ("Kernel 'X' not registered for backend 'wasm'"), before a model meets it.
+ * Every op a 3SHNet model runs, forward and backward, on every test backend against cpu, and on the native
+ * backend when `npm run native` installed it. A kernel missing on a backend fails here by name ("Kernel 'X' not
+ * registered for backend 'wasm'"), before a model meets it.
  */
 import { tf } from '../../../core/backend/tf';
 import { sortDescending } from '../../../core/backend/differentiable-sort';
-import { assertSameOnBackends, restoreBackendAfterSuite, seededTensor } from '../../support/tensors';
+import { assertSameOnBackends, nativeTestBackends, restoreBackendAfterSuite, seededTensor, TEST_BACKENDS } from '../../support/tensors';
 
 interface OpCase {
   name: string;
@@ -75,6 +76,7 @@ const CASES: OpCase[] = [
 
 describe('op coverage: forward and backward on every backend, against cpu', () => {
   restoreBackendAfterSuite();
+  const backends = [...TEST_BACKENDS.slice(1), ...nativeTestBackends()];
 
   for (const { name, inputs, f, wrt } of CASES) {
     it(name, () =>
@@ -90,6 +92,6 @@ describe('op coverage: forward and backward on every backend, against cpu', () =
           return tf.sum(tf.mul(f(...args), weights));
         };
         return [out, ...tf.grads(loss)(differentiable.map((i) => xs[i]))];
-      }, 2e-4, 2e-5));
+      }, 2e-4, 2e-5, backends));
   }
 });

@@ -27,6 +27,16 @@ describe('selectBackend', () => {
     assert.match(describeBackend(info), /^wasm \(1 thread, SIMD\); skipped tensorflow-gpu: .*not installed.*; tensorflow: .*not installed/);
   });
 
+  it('auto picks the native backend once `npm run native` has installed it', async function () {
+    if (!installedBackends().includes('tensorflow')) this.skip();
+    await tf.setBackend('cpu');
+    const info = await selectBackend('auto');
+    assert.equal(info.name, 'tensorflow');
+    assert.equal(tf.getBackend(), 'tensorflow');
+    assert.ok(info.threads >= 1);
+    assert.deepEqual(info.reason, ['tensorflow-gpu: @tensorflow/tfjs-node-gpu is not installed (optional peer dependency)']);
+  });
+
   it('an explicit backend that is not available is an error naming why and what is installed', async function () {
     if (nativeInstalled()) this.skip();
     await selectBackend('wasm');

@@ -1,0 +1,57 @@
+/**
+ * Section 6 of `npm run bench`, memory over training: `tf.memory().numTensors` and the process RSS before and after
+ * N full training steps (forward + backward + AdamW) of the benchmark model (bench/model.ts). A leak of even one
+ * tensor a step shows as growth; RSS may settle upwards during the first steps (allocator pools), so it is read
+ * after a warm-up step and again at the end.
+ *
+ * Run alone: node dist/bench/memory.js. Environment: SHNET_BENCH_MEMORY_STEPS (N, default 1000),
+ * SHNET_BENCH_MEMORY_BATCH (default 8), SHNET_BENCH_TEXT (bert|bigru, default bert), SHNET_BENCH_BACKEND.
+ */
+import { tf } from '../core/backend/tf';
+import { selectBackend, type BackendRequest } from '../core/backend/select';
+import { buildModel, captions, imageBatch, type TextEncoderKind } from './model';
+import { envNumber, fmt, runSection, type SectionResult } from './report';
+
+export async function memory(): Promise<SectionResult> {
+  const steps = envNumber('SHNET_BENCH_MEMORY_STEPS', 1000);
+  const b = envNumber('SHNET_BENCH_MEMORY_BATCH', 8);
+  const text = (process.env.SHNET_BENCH_TEXT ?? 'bert') as TextEncoderKind;
+  const info = await selectBackend((process.env.SHNET_BENCH_BACKEND ?? 'auto') as BackendRequest);
+  const caps = captions(b);
+  const model = buildModel(text, caps);
+  const batch = imageBatch(b);
+  const step = () => {
+    const grads = model.gradients(batch, caps);
+    model.apply(grads);
+    tf.dispose(grads);
+  };
+  step(); // lazily created state: AdamW moments, cached GPO weights
+  const tensors0 = tf.memory().numTensors;
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  const seconds = (performance.now() - t0) / 1000;
+  const growth = tf.memory().numTensors - tensors0;
+  const rssGrowth = (process.memoryUsage().rss - rss0) / 2 ** 20;
+  model.dispose();
+  const name = `${info.name}, ${steps} steps at B=${b} (${fmt(seconds / steps, 2)} s a step)`;
+  return {
+    rows: [
+      {
+        section: '6 memory',
+        measure: `${name}: tensors after − before`,
+        value: `${growth} (of ${tensors0})`,
+        target: '0',
+        met: growth === 0,
+      },
+      {
+        section: '6 memory',
+        measure: `${name}: RSS after − before`,
+        value: `${fmt(rssGrowth, 0)} MiB (from ${fmt(rss0 / 2 ** 20, 0)} MiB)`,
+      },
+    ],
+    data: { growth, rssGrowth },
+  };
+}
+
+if (require.main === module) runSection(memory);
