@@ -3,6 +3,8 @@
  * (~25–30 GFLOP/s here) only when neither operand is transposed and the batch is 1; every other product runs a
  * scalar triple loop (0.7–2 GFLOP/s). Every matMul gradient asks for a transposed operand, and dense layers applied
  * to [B, T, D] activations are batched products with a shared weight, so training lands on the slow loop unless:
+ *  - a product with few rows against a wide operand is computed transposed (Cᵀ = Bᵀ·Aᵀ), because XNNPACK packs
+ *    its second operand afresh for every call and packing a wide one costs more than the product;
  *  - transposed operands are transposed explicitly first (a memory-bound copy, cheap next to the product);
  *  - a batched `a` against an unbatched `b` is folded into one [B·M, K] × [K, N] product;
  *  - equal batches of large matrices are split into one XNNPACK product per batch item.
@@ -18,10 +20,10 @@ import { tf } from '../tf';
 import { BackendWasm, release, replaceWasmKernel, reshapeInfo, runWasmKernel, WasmKernelArgs } from './wasm-backend';
 
 /**
- * Multiply-adds per batch item above which one XNNPACK call per item beats the C++ loop
- * (measured here: 8 × 128³ runs 2× faster split, 32 × 36·512·36 runs 3× slower split).
+ * Multiply-adds per batch item above which one XNNPACK call per item beats the C++ loop (measured here, with
+ * slices that copy only the item: 64 × 6·32·4096 runs 4× faster split, 2 × 20·32·96 (a GRU step) 2× slower).
  */
-export const SPLIT_MIN_MULTIPLY_ADDS = 1 << 21;
+export const SPLIT_MIN_MULTIPLY_ADDS = 1 << 18;
 
 const product = (dims: number[]) => dims.reduce((size, d) => size * d, 1);
 
@@ -86,19 +88,53 @@ function splitByBatch(
 }
 
 /**
- * Wraps a stock kernel: operands are made untransposed, then the product is folded, split or passed through.
+ * Element copies XNNPACK spends packing one weight element (`b`) before a product, relative to a plain transpose
+ * copy (measured: a fresh [32, 4096] weight costs ~5× what a fresh [32, 6] one does in a product of the same size).
+ */
+const PACKING_COST = 4;
+
+/**
+ * True when C = op(a)·op(b) is cheaper as Cᵀ = op(b)ᵀ·op(a)ᵀ. XNNPACK packs its `b` operand afresh for every product
+ * (the weights of a layer are new tensors after each optimizer step, activations always are), so a product with few
+ * rows and a wide `b` (region queries against 4096 pixel keys) spends most of its time packing. Swapping the roles
+ * packs the small operand instead, at the price of the transposes the swap needs (an operand already stored
+ * transposed needs none) and one transpose of the result. Costs count element copies per batch item.
+ */
+function swapIsCheaper(m: number, k: number, n: number, transposeA: boolean, transposeB: boolean): boolean {
+  const asIs = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + PACKING_COST * k * n;
+  const swapped = (transposeA ? 0 : m * k) + (transposeB ? 0 : k * n) + m * n + PACKING_COST * k * m;
+  return swapped < asIs;
+}
+
+/**
+ * Wraps a stock kernel: the operands are oriented so that XNNPACK packs the smaller one, made untransposed, and the
+ * product is folded, split or passed through.
  * `a` and `b` of `_FusedMatMul` are rank 3; those of `BatchMatMul` have any rank ≥ 2 with broadcast batch dims.
  */
 function routeThroughXnnpack(stock: tf.KernelFunc) {
-  return ({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo => {
+  const route = ({ inputs, backend, attrs }: WasmKernelArgs, mayReorient: boolean): tf.TensorInfo => {
     const temporaries: tf.TensorInfo[] = [];
     let { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    if (attrs.transposeA) temporaries.push((a = transposeLast(backend, a)));
-    if (attrs.transposeB) temporaries.push((b = transposeLast(backend, b)));
+    const { bias, preluActivationWeights: prelu } = inputs;
+    const [transposeA, transposeB] = [Boolean(attrs.transposeA), Boolean(attrs.transposeB)];
+    if (mayReorient && bias == null && prelu == null) {
+      // Bias and PReLU weights are per output column, so only products without them may be computed transposed.
+      const [m, k] = transposeA ? a.shape.slice(-2).reverse() : a.shape.slice(-2);
+      const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+      const onXnnpack = product(a.shape.slice(0, -2)) === product(b.shape.slice(0, -2)) && (product(a.shape.slice(0, -2)) === 1 || m * k * n >= SPLIT_MIN_MULTIPLY_ADDS);
+      if (onXnnpack && swapIsCheaper(m, k, n, transposeA, transposeB)) {
+        const swappedAttrs = { ...attrs, transposeA: !transposeB, transposeB: !transposeA };
+        const transposed = route({ inputs: { ...inputs, a: b, b: a }, backend, attrs: swappedAttrs }, false);
+        const out = transposeLast(backend, transposed);
+        release(backend, transposed);
+        return out;
+      }
+    }
+    if (transposeA) temporaries.push((a = transposeLast(backend, a)));
+    if (transposeB) temporaries.push((b = transposeLast(backend, b)));
     const plainAttrs = { ...attrs, transposeA: false, transposeB: false };
     const multiply = (x: tf.TensorInfo, y: tf.TensorInfo) =>
       stock({ inputs: { ...inputs, a: x, b: y }, backend, attrs: plainAttrs }) as tf.TensorInfo;
-    const { bias, preluActivationWeights: prelu } = inputs;
     const perColumn = prelu == null || prelu.shape.length <= 1;
     try {
       const shape = productShape(a, b);
@@ -119,6 +155,7 @@ function routeThroughXnnpack(stock: tf.KernelFunc) {
       release(backend, ...temporaries);
     }
   };
+  return (args: WasmKernelArgs): tf.TensorInfo => route(args, true);
 }
 
 /** Replaces both matmul kernels of the wasm backend (a second call changes nothing). */

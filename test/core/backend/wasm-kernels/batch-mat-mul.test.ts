@@ -38,6 +38,23 @@ describe('wasm kernels: BatchMatMul and _FusedMatMul routed onto XNNPACK', () =>
     return assertSameOnBackends('split batched matMul', productAndGradients([2, side, side], [2, side, side], false, true, ['a', 'b']), 1e-4, 1e-4);
   });
 
+  // Few rows against a wide operand: computed as Cᵀ = Bᵀ·Aᵀ so that XNNPACK packs the small operand.
+  const wide: Array<[string, number[], number[], boolean, boolean]> = [
+    ['2-D [4, 64] × [64, 1100]', [4, 64], [64, 1100], false, false],
+    ['2-D [4, 64] × [1100, 64]ᵀ', [4, 64], [1100, 64], false, true],
+    ['batched [2, 4, 64] × [2, 1100, 64]ᵀ (split per item)', [2, 4, 64], [2, 1100, 64], false, true],
+    ['batched [2, 64, 4]ᵀ × [2, 64, 1100] (split per item)', [2, 64, 4], [2, 64, 1100], true, false],
+  ];
+  for (const [name, aShape, bShape, transposeA, transposeB] of wide) {
+    it(`few rows against a wide operand ${name}: values and gradients match cpu`, () =>
+      assertSameOnBackends(name, productAndGradients(aShape, bShape, transposeA, transposeB, ['a', 'b']), 1e-4, 1e-4));
+  }
+
+  it('a fused product with few rows, no bias and an activation is computed transposed and matches cpu', () =>
+    assertSameOnBackends('fused wide', () =>
+      tf.fused.matMul({ a: seededTensor([4, 64], 1), b: seededTensor([64, 1100], 2), activation: 'relu' }),
+    ));
+
   const broadcasts: Array<[string, number[], number[], boolean, Array<'a' | 'b'>]> = [
     ['[B, M, K] × [K, N] (dense layer over a sequence)', [3, 4, 5], [5, 6], false, ['a']],
     ['[B1, B2, M, K] × [1, K, N]', [2, 3, 4, 5], [1, 5, 6], false, ['a']],
@@ -86,6 +103,7 @@ describe('wasm kernels: BatchMatMul and _FusedMatMul routed onto XNNPACK', () =>
       ['transposed', () => tf.matMul(seededTensor([4, 3]), seededTensor([5, 3]), false, true)],
       ['folded', () => tf.matMul(seededTensor([2, 4, 3]), seededTensor([3, 5]))],
       ['split', () => tf.matMul(seededTensor([2, side, side]), seededTensor([2, side, side]), true, false)],
+      ['computed transposed', () => tf.matMul(seededTensor([2, 4, 64]), seededTensor([2, 1100, 64]), false, true)],
       ['fused', () => tf.fused.matMul({ a: seededTensor([2, 3, 4]), b: seededTensor([1, 5, 4]), transposeB: true, bias: seededTensor([5]), activation: 'relu' })],
     ];
     for (const [name, route] of routes) await expectNoLeak(() => tf.tidy(route), `${name} matMul`);
