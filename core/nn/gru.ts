@@ -56,38 +56,52 @@ export class BiGru extends Block {
     return tf.tidy(() => {
       const t = x.shape[1];
       const mask = lengthMask(lengths, t).expandDims(2);
-      const forward = this.direction(0, x).mul(mask) as tf.Tensor3D;
       // Reversing each row within its length turns the backward pass into a forward pass over the same padding.
       const flip = reverseWithinLengths(lengths, t);
-      const reversedInput = gatherRows(x, flip);
-      const backward = gatherRows(this.direction(1, reversedInput), flip).mul(mask) as tf.Tensor3D;
-      return { forward, backward };
+      const [forward, reversed] = this.bothDirections(x, gatherRows(x, flip));
+      return { forward: forward.mul(mask) as tf.Tensor3D, backward: gatherRows(reversed, flip).mul(mask) as tf.Tensor3D };
     });
   }
 
-  /** Runs one direction left to right over `[B, T, in]` → `[B, T, H]` (valid for every prefix). */
-  private direction(index: number, x: tf.Tensor3D): tf.Tensor3D {
-    const { wih, whh, bih, bhh } = this.directions[index];
-    const [b, t] = x.shape;
+  /**
+   * Runs both directions left to right in one loop, direction d over `inputs[d]` `[B, T, in]` → `[B, T, H]` (valid
+   * for every prefix). The two states are stacked as `[2, B, H]`, so each step is one batched product with the
+   * stacked `[2, H, 3H]` W_hh and one set of gate ops for both directions: the step count, not the arithmetic,
+   * bounds the speed of a small recurrence, since every op has a fixed dispatch cost.
+   * b_hr and b_hz are added to the input projections before the loop (only their sums with W_h·h enter the gates);
+   * b_hn stays inside the reset product.
+   */
+  private bothDirections(...inputs: [tf.Tensor3D, tf.Tensor3D]): [tf.Tensor3D, tf.Tensor3D] {
+    const [b, t] = inputs[0].shape;
     const hSize = this.hiddenSize;
-    // One matMul projects every step's input; only h·W_hh stays inside the recurrence.
-    const projected = tf.fused
-      .matMul({ a: x.reshape([b * t, this.inputSize]) as tf.Tensor2D, b: wih as tf.Tensor2D, bias: bih })
-      .reshape([b, t, 3 * hSize]);
-    const steps = tf.unstack(projected, 1) as tf.Tensor2D[];
-    const outputs: tf.Tensor2D[] = [];
-    let h: tf.Tensor2D = tf.zeros([b, hSize]);
-    for (const xt of steps) {
-      const hp = tf.fused.matMul({ a: h, b: whh as tf.Tensor2D, bias: bhh });
-      const [xr, xz, xn] = tf.split(xt, 3, 1);
-      const [hr, hz, hn] = tf.split(hp, 3, 1);
-      const r = tf.sigmoid(xr.add(hr));
-      const z = tf.sigmoid(xz.add(hz));
-      const n = tf.tanh(xn.add(r.mul(hn)));
-      h = n.add(z.mul(h.sub(n))) as tf.Tensor2D;
+    const gateBias = this.directions.map(({ bih, bhh }) =>
+      bih.add(tf.concat([bhh.slice(0, 2 * hSize), tf.zerosLike(bhh.slice(2 * hSize))])),
+    );
+    // One matMul per direction projects every step's input; only h·W_hh stays inside the recurrence.
+    const projected = inputs.map((x, d) =>
+      tf.fused
+        .matMul({ a: x.reshape([b * t, this.inputSize]) as tf.Tensor2D, b: this.directions[d].wih as tf.Tensor2D, bias: gateBias[d] })
+        .reshape([b, t, 3 * hSize]),
+    );
+    // [T, 2, B, 3H]: every step's slice is one contiguous block.
+    const stepMajor = tf.stack(projected).transpose([2, 0, 1, 3]);
+    const [resetUpdateIn, candidateIn] = tf.split(stepMajor, [2 * hSize, hSize], 3);
+    const resetUpdateSteps = tf.unstack(resetUpdateIn) as tf.Tensor3D[];
+    const candidateSteps = tf.unstack(candidateIn) as tf.Tensor3D[];
+    const whh = tf.stack(this.directions.map((p) => p.whh)) as tf.Tensor3D; // [2, H, 3H]
+    const candidateBias = tf.stack(this.directions.map((p) => p.bhh.slice(2 * hSize))).expandDims(1); // [2, 1, H]
+    const outputs: tf.Tensor3D[] = [];
+    let h: tf.Tensor3D = tf.zeros([2, b, hSize]);
+    for (let s = 0; s < t; s++) {
+      const [hiddenResetUpdate, hiddenCandidate] = tf.split(tf.matMul(h, whh), [2 * hSize, hSize], 2);
+      const [r, z] = tf.split(tf.sigmoid(resetUpdateSteps[s].add(hiddenResetUpdate)), 2, 2);
+      const n = tf.tanh(candidateSteps[s].add(r.mul(hiddenCandidate.add(candidateBias))));
+      h = n.add(z.mul(h.sub(n))) as tf.Tensor3D;
       outputs.push(h);
     }
-    return tf.stack(outputs, 1) as tf.Tensor3D;
+    // [T, 2, B, H] → [2, B, T, H]
+    const [forward, backward] = tf.unstack(tf.stack(outputs).transpose([1, 2, 0, 3])) as tf.Tensor3D[];
+    return [forward, backward];
   }
 
   private torchMatrix(rng: Rng, rows: number, cols: number, bound: number): tf.Tensor {
