@@ -46,4 +46,26 @@ export class Conv2d extends Block {
       return tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, pad).add(this.bias);
     });
   }
+
+  /**
+   * `apply(concat([x, shared], channels))` for a `shared` map that is the same for every batch item (a position
+   * code), without building the concatenation: a convolution is linear in its input channels, so the shared
+   * channels are convolved once and broadcast over the batch. Equal to `apply` up to float summation order.
+   * @param x `[B, H, W, c]` the per-item channels (the first c input channels)
+   * @param shared `[1, H, W, in − c]` the remaining input channels
+   * @returns `[B, H', W', out]`
+   */
+  applyWithSharedChannels(x: tf.Tensor4D, shared: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const c = x.shape[3];
+      if (shared.shape[0] !== 1 || c + shared.shape[3] !== this.inChannels) {
+        throw new Error(`Conv2d(${this.inChannels}→…): got ${c} per-item and ${shared.shape[3]} shared channels in a batch of ${shared.shape[0]}`);
+      }
+      const pad = this.stride === 1 ? 'same' : (this.kernelSize - 1) / 2;
+      const [kh, kw, , out] = this.weight.shape;
+      const own = tf.conv2d(x, this.weight.slice([0, 0, 0, 0], [kh, kw, c, out]) as tf.Tensor4D, this.stride, pad);
+      const common = tf.conv2d(shared, this.weight.slice([0, 0, c, 0], [kh, kw, this.inChannels - c, out]) as tf.Tensor4D, this.stride, pad);
+      return own.add(common.add(this.bias)) as tf.Tensor4D;
+    });
+  }
 }

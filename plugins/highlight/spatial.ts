@@ -74,11 +74,11 @@ export class SpatialHighlight extends Block implements HighlightModule {
       const k = this.args.keyDim;
       const pixels = m * m;
       const queries = this.queryMlp.apply(regions, mode.training); // [B, R, k]
-      const code = tf.tensor2d(this.positionCode, [pixels, this.args.positionDim]);
-      const input = tf
-        .concat([segmentation.labelMap.reshape([b, pixels, 1]), code.expandDims(0).tile([b, 1, 1])], 2)
-        .reshape([b, m, m, 1 + this.args.positionDim]) as tf.Tensor4D; // the reference's NCHW view, channels last
-      const keys = tf.relu(this.convNorm.apply(this.conv.apply(input), mode.training)).reshape([b, pixels, k]);
+      // The conv input is the label map ⧺ the position code (the reference's NCHW view, channels last); the code is
+      // the same for every image, so its channels are convolved once for the batch.
+      const code = tf.tensor4d(this.positionCode, [1, m, m, this.args.positionDim]);
+      const labels = segmentation.labelMap.reshape([b, m, m, 1]) as tf.Tensor4D;
+      const keys = tf.relu(this.convNorm.apply(this.conv.applyWithSharedChannels(labels, code), mode.training)).reshape([b, pixels, k]);
       const logits = tf.matMul(queries, keys, false, true).mul(this.args.lambda / Math.sqrt(k)); // [B, R, m²]
       const context = tf.matMul(tf.softmax(logits, -1), keys); // [B, R, k]
       const mask = lengthMask(lengths, r).expandDims(2);

@@ -77,6 +77,21 @@ print(json.dumps(y.transpose(0, 2, 3, 1).ravel().tolist()))`,
     conv.dispose();
   });
 
+  it('Conv2d with channels shared by the batch: equals apply() on the concatenation, values and weight gradients', () => {
+    const conv = new Conv2d(3, 4, 3, createRng(6));
+    const own = seededTensor([2, 5, 6, 1], 7) as tf.Tensor4D;
+    const shared = seededTensor([1, 5, 6, 2], 8) as tf.Tensor4D;
+    const weights = seededTensor([2, 5, 6, 4], 9);
+    const concatenated = () => conv.apply(tf.concat([own, tf.tile(shared, [2, 1, 1, 1])], 3) as tf.Tensor4D);
+    const split = () => conv.applyWithSharedChannels(own, shared);
+    assertClose(values(split()), values(concatenated()), 'shared-channel conv');
+    const gradients = (f: () => tf.Tensor4D) => tf.variableGrads(() => f().mul(weights).sum() as tf.Scalar, [conv.weight, conv.bias]).grads;
+    const [expected, got] = [gradients(concatenated), gradients(split)];
+    for (const name of Object.keys(expected)) assertClose(values(got[name]), values(expected[name]), `gradient of ${name}`);
+    assert.throws(() => conv.applyWithSharedChannels(own, seededTensor([2, 5, 6, 2]) as tf.Tensor4D), /2 shared channels in a batch of 2/);
+    conv.dispose();
+  });
+
   it('Embedding: rows of the table, init U(±0.1)', () => {
     const emb = new Embedding(7, 4, createRng(5));
     assert.ok(values(emb.weight).every((v) => Math.abs(v) <= 0.1));
