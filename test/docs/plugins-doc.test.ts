@@ -43,8 +43,8 @@ describe('docs/plugins.md', function () {
     dir = writePackage(blocks);
   });
 
-  it('has the plugin, its manifest and a recipe as tagged blocks', () => {
-    assert.deepEqual([...blocks.keys()].sort(), ['channel-gate.ts', 'index.ts', 'recipe.yaml']);
+  it('has the plugin, its manifest and two recipes as tagged blocks', () => {
+    assert.deepEqual([...blocks.keys()].sort(), ['channel-gate.ts', 'index.ts', 'recipe.yaml', 'shapes-channel-gate.yaml']);
   });
 
   it('the example package loads, importing shnet as "shnet"', () => {
