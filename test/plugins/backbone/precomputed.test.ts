@@ -45,6 +45,16 @@ describe('PrecomputedBackbone', () => {
     assert.equal(rng.state()[0], 7, 'one draw per valid region');
   });
 
+  it('keeps the region with the highest draw when every draw would drop its image\'s regions', () => {
+    const bb = buildPlugin<PrecomputedBackbone>(precomputedBackboneSpec, { info: { ...TINY_INFO, featureDim: 2 } });
+    // p = 0.2. Image 0: 0.1, 0.15, 0.05, 0.12 all drop → region 1 (highest draw) stays. Image 1 (2 valid): 0.9 keep, 0.1 drop.
+    const rng = fixedDraws([0.1, 0.15, 0.05, 0.12, 0.9, 0.1]);
+    const { features, lengths } = bb.extract({ batchSize: 2, regions, regionLengths: Int32Array.from([4, 2]) }, { training: true, rng });
+    assert.deepEqual(Array.from(lengths), [1, 1]);
+    assert.deepEqual(Array.from(features.dataSync()), [1, -1, 10, -10]);
+    assert.equal(rng.state()[0], 6, 'still one draw per valid region');
+  });
+
   it('names the missing input', () => {
     const bb = buildPlugin<PrecomputedBackbone>(precomputedBackboneSpec);
     assert.throws(() => bb.extract({ batchSize: 1 }, evaluation()), /needs ImageInputs\.regions/);
