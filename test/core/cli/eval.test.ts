@@ -3,29 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shnet } from '../../support/cli';
+import { tinyShapesOverrides } from '../../support/tiny-shapes';
 import { REPO_ROOT, runPython } from '../../support/python-env';
 
 type Metrics = Record<string, number>;
 
 /** A 3SHNet shapes run of seconds on wasm: a few 16×16 images, 16-d embeddings, one epoch of two steps. */
 const SHAPES_3SHNET = join(REPO_ROOT, 'recipes', 'shapes', '3shnet.yaml');
-const TINY_RUN = [
-  'backend=wasm',
-  'seed=3',
-  'data.args.trainSize=16',
-  'data.args.devSize=8',
-  'data.args.testSize=10',
-  'data.args.imageSize=16',
-  'data.args.regionsPerImage=4',
-  'data.args.featureDim=53',
-  'data.args.maxObjects=3',
-  'train.epochs=1',
-  'train.batchSize=8',
-  'train.validationImages=8',
-  'vars.embedDim=16',
-  'model.text.args.wordDim=8',
-  'model.image.highlight.spatial.args.keyDim=8',
-];
+const TINY_RUN = [...tinyShapesOverrides(), 'data.args.testSize=10'];
 const setFlags = (overrides: readonly string[]): string[] => overrides.flatMap((o) => ['--set', o]);
 
 const readJson = <T = Record<string, unknown>>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;

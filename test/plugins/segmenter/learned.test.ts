@@ -8,28 +8,12 @@ import { saveCheckpoint } from '../../../core/train/checkpoint';
 import { adamwSpec } from '../../../plugins/optimizer/adamw';
 import { learnedSegmenterSpec, resolveSegmenterCheckpoint, type LearnedSegmenter } from '../../../plugins/segmenter/learned';
 import { shnet } from '../../support/cli';
+import { tinyShapesOverrides } from '../../support/tiny-shapes';
 import { buildPlugin, evaluation, training } from '../../support/plugin-harness';
 import { REPO_ROOT } from '../../support/python-env';
 import { seededTensor } from '../../support/tensors';
 
-/** A shapes run of seconds on wasm: a few 16×16 images, 16-d embeddings, one epoch of two steps. */
-const TINY_RUN = [
-  'backend=wasm',
-  'seed=3',
-  'data.args.trainSize=16',
-  'data.args.devSize=8',
-  'data.args.testSize=8',
-  'data.args.imageSize=16',
-  'data.args.regionsPerImage=4',
-  'data.args.featureDim=53',
-  'data.args.maxObjects=3',
-  'train.epochs=1',
-  'train.batchSize=8',
-  'train.validationImages=8',
-  'vars.embedDim=16',
-  'model.text.args.wordDim=8',
-  'model.image.highlight.spatial.args.keyDim=8',
-];
+const TINY_RUN = tinyShapesOverrides();
 const setFlags = (overrides: readonly string[]): string[] => overrides.flatMap((o) => ['--set', o]);
 
 // C = 7 classes, 16×16 maps, 4×4 grid; 16×16 pixels.
