@@ -57,10 +57,11 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
   const backend = await selectBackend(settings.backend as BackendRequest);
   logger.info(describeBackend(backend));
   const rng = createRng(seed);
+  const context = { runDir, recipe: prepared.resolved, recipeHash: prepared.hash, seed };
   const root = createRootContainer([...manifests, ...prepared.registry.loadedManifests().filter((m) => !manifests.includes(m))], logger);
-  const run = createRunContainer(root, { rng, backend, context: { runDir, recipe: prepared.resolved, recipeHash: prepared.hash, seed } });
+  const run = createRunContainer(root, { rng, backend, context });
   if (settings.stage === 'segmenter') {
-    await runSegmenterStage(prepared, run, { runDir, recipe: prepared.resolved, recipeHash: prepared.hash, seed }, rng, backend, name, logger);
+    await runSegmenterStage(prepared, run, context, rng, backend, name, logger);
     return { runDir, hash: prepared.hash, seed };
   }
   const built = asTrialRun(buildRun(prepared.registry, run, prepared.resolved));
@@ -70,7 +71,6 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
   }
   const check = await checkModel(built, settings.train.split, rng.fork('model-check'));
   logger.info(`model check passed: ${check.batch} images and captions -> ${check.dim}-d unit embeddings`);
-  const context = { runDir, recipe: prepared.resolved, recipeHash: prepared.hash, seed };
   await trainAndEvaluate({ built, settings, context, rng, backend, runName: name, logger, resumeFrom: resumed?.checkpoint });
   return { runDir, hash: prepared.hash, seed };
 }
