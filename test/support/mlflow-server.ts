@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testPython } from './python-env';
+import { freePort } from './free-port';
 
 /** A real MLflow tracking server (the pinned version from requirements.txt) on a loopback port. */
 export interface MlflowTestServer {
@@ -31,16 +31,6 @@ export interface MlflowServerOptions {
   startTimeoutMs?: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const live = new Set<ChildProcess>();
 // A test run that dies must not leave servers behind: each runs in its own process group, killed here.
