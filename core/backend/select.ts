@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { tf } from './tf';
 import { registerWasmKernels } from './wasm-kernels';
+import { threadedWasmFallback, useThreadedWasm, MAX_WASM_THREADS } from './wasm-kernels/threaded-wasm';
 import { loadWasmPackage } from './wasm-kernels/wasm-backend';
 
 /** Backends shnet knows, best first (the order `auto` tries them in). */
@@ -29,6 +30,22 @@ export interface BackendInfo {
   simd?: boolean;
   /** For `auto`: why each better backend was skipped, one `name: reason` line each. */
   reason?: string[];
+  /** Why the backend runs on fewer threads than asked for (wasm: the threaded build could not start). */
+  note?: string;
+}
+
+/**
+ * Threads the wasm backend computes with: `SHNET_WASM_THREADS` when set (1 = the single-threaded build), else one
+ * per core (at most {@link MAX_WASM_THREADS}). Read when the wasm backend is first initialised in a process.
+ */
+export function wasmThreadsWanted(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.SHNET_WASM_THREADS;
+  if (raw == null || raw === '') return Math.min(MAX_WASM_THREADS, availableParallelism());
+  const threads = Number(raw);
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`SHNET_WASM_THREADS must be a whole number ≥ 1, got '${raw}'`);
+  }
+  return Math.min(MAX_WASM_THREADS, threads);
 }
 
 interface Candidate {
@@ -39,7 +56,7 @@ interface Candidate {
   optionalPackage?: string;
   /** Loads the package (and registers anything that must precede initialisation). */
   load(): void;
-  describe(): Promise<Pick<BackendInfo, 'threads' | 'simd'>>;
+  describe(): Promise<Pick<BackendInfo, 'threads' | 'simd' | 'note'>>;
 }
 
 const native = (name: BackendName, pkg: string): Candidate => ({
@@ -56,11 +73,18 @@ const CANDIDATES: Record<BackendName, Candidate> = {
   wasm: {
     name: 'wasm',
     tfjsName: 'wasm',
-    load: registerWasmKernels,
-    describe: async () => ({
-      threads: loadWasmPackage().getThreadsCount(),
-      simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean,
-    }),
+    load: () => {
+      registerWasmKernels();
+      useThreadedWasm(wasmThreadsWanted());
+    },
+    describe: async () => {
+      const fallback = threadedWasmFallback();
+      return {
+        threads: loadWasmPackage().getThreadsCount(),
+        simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean,
+        ...(fallback == null ? {} : { note: `single-threaded: ${fallback}` }),
+      };
+    },
   },
   cpu: { name: 'cpu', tfjsName: 'cpu', load: () => {}, describe: async () => ({ threads: 1 }) },
 };
@@ -152,6 +176,7 @@ export async function selectBackend(request: BackendRequest = 'auto'): Promise<B
 export function describeBackend(info: BackendInfo): string {
   const features = [`${info.threads} thread${info.threads === 1 ? '' : 's'}`];
   if (info.simd != null) features.push(info.simd ? 'SIMD' : 'no SIMD');
+  if (info.note != null) features.push(info.note);
   const skipped = info.reason == null ? '' : `; skipped ${info.reason.join('; ')}`;
   return `${info.name} (${features.join(', ')})${skipped}`;
 }

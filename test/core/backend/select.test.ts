@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { tf } from '../../../core/backend/tf';
-import { BACKEND_NAMES, describeBackend, installedBackends, selectBackend } from '../../../core/backend/select';
+import { BACKEND_NAMES, describeBackend, installedBackends, selectBackend, wasmThreadsWanted } from '../../../core/backend/select';
 import { restoreBackendAfterSuite } from '../../support/tensors';
 
 const nativeInstalled = () => installedBackends().some((name) => name.startsWith('tensorflow'));
@@ -18,13 +18,15 @@ describe('selectBackend', () => {
     const info = await selectBackend('auto');
     assert.equal(info.name, 'wasm');
     assert.equal(tf.getBackend(), 'wasm');
-    assert.equal(info.threads, 1); // the Node build of tfjs-backend-wasm is single-threaded
+    assert.equal(info.threads, wasmThreadsWanted()); // one per core unless SHNET_WASM_THREADS says otherwise
     assert.equal(info.simd, true);
     assert.deepEqual(info.reason, [
       'tensorflow-gpu: @tensorflow/tfjs-node-gpu is not installed (optional peer dependency)',
       'tensorflow: @tensorflow/tfjs-node is not installed (optional peer dependency)',
     ]);
-    assert.match(describeBackend(info), /^wasm \(1 thread, SIMD\); skipped tensorflow-gpu: .*not installed.*; tensorflow: .*not installed/);
+    const threads = info.threads === 1 ? '1 thread' : `${info.threads} threads`;
+    assert.ok(describeBackend(info).startsWith(`wasm (${threads}, SIMD); skipped `), describeBackend(info));
+    assert.match(describeBackend(info), /; skipped tensorflow-gpu: .*not installed.*; tensorflow: .*not installed/);
   });
 
   it('auto picks the native backend once `npm run native` has installed it', async function () {
