@@ -78,15 +78,24 @@ function captionsOf(fold: Fold): [number, number] {
   return [5 * fold.firstImage, 5 * (fold.firstImage + fold.images)];
 }
 
-/** Only the diagonal block of each fold: for k folds, 1/k of the full matrix's work. */
+/**
+ * Only the diagonal block of each fold: for k folds, 1/k of the full matrix's work. A source that offers
+ * approximate blocks hands them over as they are, and the rank counting makes the entries that matter exact.
+ */
 async function scanFolds(source: SimilaritySource, folds: Fold[], ranks: RankAccumulator[], chunk: number): Promise<void> {
-  const block = new Float32Array(Math.min(chunk, folds[0].images) * 5 * folds[0].images);
+  let block: Float32Array | undefined;
   for (const [f, fold] of folds.entries()) {
     const end = fold.firstImage + fold.images;
     for (let r0 = fold.firstImage; r0 < end; r0 += chunk) {
       const r1 = Math.min(end, r0 + chunk);
-      await source.block([r0, r1], captionsOf(fold), block);
-      ranks[f].addRows(r0 - fold.firstImage, r1 - r0, block);
+      const firstRow = r0 - fold.firstImage;
+      if (source.approximateBlock !== undefined) {
+        await source.approximateBlock([r0, r1], captionsOf(fold), (values, bound) => ranks[f].addRows(firstRow, r1 - r0, values, { bound }));
+      } else {
+        block ??= new Float32Array(Math.min(chunk, folds[0].images) * 5 * folds[0].images);
+        await source.block([r0, r1], captionsOf(fold), block);
+        ranks[f].addRows(firstRow, r1 - r0, block);
+      }
     }
   }
 }
@@ -105,7 +114,7 @@ async function scanFullRows(source: SimilaritySource, folds: Fold[], ranks: Rank
       for (const [f, fold] of folds.entries()) {
         const lo = Math.max(r0, fold.firstImage);
         const hi = Math.min(r1, fold.firstImage + fold.images);
-        if (lo < hi) ranks[f].addRows(lo - fold.firstImage, hi - lo, block.subarray((lo - r0) * columns), columns, 5 * fold.firstImage);
+        if (lo < hi) ranks[f].addRows(lo - fold.firstImage, hi - lo, block.subarray((lo - r0) * columns), { stride: columns, offset: 5 * fold.firstImage });
       }
     }
     writer.finish();

@@ -13,6 +13,7 @@ export type { RecallMetrics, RetrievalMetricName, RetrievalMetrics } from './met
 export { RETRIEVAL_PROTOCOLS, protocolFolds, protocolName } from './protocols';
 export type { Fold, ProtocolReport, ProtocolSpec, RetrievalProtocolName } from './protocols';
 export { RankAccumulator, groundTruthOf, i2tRanks, imagesOf, retrievalRanks, t2iRanks } from './ranks';
+export type { BlockLayout, ScoreBound } from './ranks';
 export { MatmulSimilarity, groundTruthScores, matmulSimilarityAvailable, similarityBlock } from './similarity';
 export { embeddingSimilarity, ensembleSimilarity, matrixSimilarity, type SimilarityKernel, type SimilaritySource } from './sources';
 export { evaluateEmbeddings, evaluateRetrieval, evaluateSimilarity, evaluateSimilarityFiles, type EvaluateOptions } from './evaluate';

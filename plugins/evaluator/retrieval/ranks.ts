@@ -14,6 +14,34 @@
  */
 
 /**
+ * Scores known only to within a bound of their exact values, and a way to get the exact values (a similarity block
+ * from a float32 matMul; see `MatmulSimilarity`). Indices are those of the block handed to
+ * {@link RankAccumulator.addRows}: row r of the block, column j of the accumulator's 5N columns.
+ */
+export interface ScoreBound {
+  /** `|score(r, j) − exact(r, j)| ≤ rowScale[r] · columnScale[j]`; `[count]` */
+  readonly rowScale: ArrayLike<number>;
+  /** `[5N]` */
+  readonly columnScale: ArrayLike<number>;
+  /** The exact score of row r, column j. */
+  exact(row: number, column: number): number;
+}
+
+/** Where the rows of a block sit in its array, and how exact its scores are. */
+export interface BlockLayout {
+  /** Floats from one row to the next (default 5N). */
+  stride?: number;
+  /** Where row 0's first column is (default 0): a block may be a column window of a wider matrix. */
+  offset?: number;
+  /**
+   * The scores are only within this bound of exact. Every score that could compare differently with a rank
+   * threshold than its exact value is replaced by the exact value (in the block too), and the own five scores
+   * of each row always are; the ranks are then those of the exact scores.
+   */
+  bound?: ScoreBound;
+}
+
+/**
  * Counts ranks from blocks of rows of a similarity matrix, so the matrix can be produced (computed, read from disk,
  * averaged) a block at a time. Every row must be added exactly once before {@link finish}.
  */
@@ -21,6 +49,8 @@ export class RankAccumulator {
   private readonly i2t: Int32Array;
   private readonly t2i: Int32Array;
   private readonly seen: Uint8Array;
+  /** Per column, the score below which an entry of the current block is certainly below the column's threshold. */
+  private readonly below: Float64Array;
   private rowsSeen = 0;
 
   /**
@@ -40,41 +70,74 @@ export class RankAccumulator {
     this.i2t = new Int32Array(images);
     this.t2i = new Int32Array(5 * images);
     this.seen = new Uint8Array(images);
+    this.below = new Float64Array(5 * images);
   }
 
   /**
    * Adds image rows `firstRow .. firstRow+count-1`. Row r of the block is
-   * `block[r·stride + offset .. r·stride + offset + 5N)`, so a block may be a column window of a wider matrix
-   * (one fold of the 5-fold protocol inside full rows).
+   * `block[r·stride + offset .. r·stride + offset + 5N)`.
    *
-   * @param block `[count, stride]`, default stride 5N
+   * @param block `[count, stride]`; with a bound, entries near a threshold are overwritten with exact scores
    */
-  addRows(firstRow: number, count: number, block: Float32Array, stride = 5 * this.images, offset = 0): void {
+  addRows(firstRow: number, count: number, block: Float32Array, layout: BlockLayout = {}): void {
     const columns = 5 * this.images;
+    const { stride = columns, offset = 0, bound } = layout;
     if (firstRow < 0 || count < 0 || firstRow + count > this.images) {
       throw new Error(`rows [${firstRow}, ${firstRow + count}) are outside [0, ${this.images})`);
     }
     if (count > 0 && block.length < (count - 1) * stride + offset + columns) {
       throw new Error(`a block of ${count} rows with stride ${stride} needs more than the ${block.length} floats given`);
     }
-    const { i2t, t2i, groundTruth } = this;
+    if (bound !== undefined && (bound.rowScale.length < count || bound.columnScale.length < columns)) {
+      throw new Error(`a score bound for ${count} rows and ${columns} columns has ${bound.rowScale.length} and ${bound.columnScale.length}`);
+    }
+    for (let r = 0; r < count; r++) {
+      if (this.seen[firstRow + r]) throw new Error(`image row ${firstRow + r} was added twice`);
+    }
+    // One pass per row. Most scores lie below both thresholds (the column's ground truth, the row's best own score)
+    // by more than the bound, which two comparisons settle; the rest are counted with the exact value if they
+    // lie within the bound of a threshold. Without a bound the margins are 0 and nothing is recomputed.
+    const { i2t, t2i, groundTruth, below } = this;
+    let rowMargin = 0;
+    let columnMargin = 0;
+    if (bound !== undefined) {
+      for (let r = 0; r < count; r++) rowMargin = Math.max(rowMargin, bound.rowScale[r]);
+      for (let j = 0; j < columns; j++) columnMargin = Math.max(columnMargin, bound.columnScale[j]);
+      for (let j = 0; j < columns; j++) below[j] = groundTruth[j] - rowMargin * bound.columnScale[j];
+    } else {
+      below.set(groundTruth);
+    }
     for (let r = 0; r < count; r++) {
       const image = firstRow + r;
-      if (this.seen[image]) throw new Error(`image row ${image} was added twice`);
-      this.seen[image] = 1;
       const base = r * stride + offset;
       const own = base + 5 * image;
+      if (bound !== undefined) for (let k = 0; k < 5; k++) block[own + k] = bound.exact(r, 5 * image + k);
       const best = Math.max(block[own], block[own + 1], block[own + 2], block[own + 3], block[own + 4]);
+      const rowScale = bound === undefined ? 0 : bound.rowScale[r];
+      const bestBelow = best - rowScale * columnMargin;
       let above = 0;
       let nan = false;
       for (let j = 0; j < columns; j++) {
-        const s = block[base + j];
+        let s = block[base + j];
+        if (s < below[j] && s < bestBelow) continue;
+        // The own five (j - 5·image in 0..4) are exact already.
+        if (bound !== undefined && (j - 5 * image) >>> 0 >= 5) {
+          const tolerance = rowScale * bound.columnScale[j];
+          const fromTruth = s - groundTruth[j];
+          const fromBest = s - best;
+          // NaN fails every comparison, so it is recomputed too (and then reported if still NaN).
+          if (!(fromTruth > tolerance || fromTruth < -tolerance) || !(fromBest > tolerance || fromBest < -tolerance)) {
+            s = bound.exact(r, j);
+            block[base + j] = s;
+          }
+        }
         if (s > best) above++;
         if (s > groundTruth[j]) t2i[j]++;
         if (s !== s) nan = true;
       }
       if (nan) throw new Error(`similarity row of image ${image} contains NaN`);
       i2t[image] = above;
+      this.seen[image] = 1;
     }
     this.rowsSeen += count;
   }

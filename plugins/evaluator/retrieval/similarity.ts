@@ -13,6 +13,7 @@
  *   are those of the exact kernel (see the class).
  */
 import { tf } from '../../../core/backend/tf';
+import type { ScoreBound } from './ranks';
 
 /** Rows and columns of one cache tile: 64 rows of D = 1024 floats are 256 KiB per side, a typical L2 share. */
 const TILE = 64;
@@ -160,7 +161,8 @@ export function matmulSimilarityAvailable(): boolean {
  * farther than that bound from both thresholds already compares as its exact value would, and an entry within it is
  * recomputed exactly (a handful per row for real embeddings). The thresholds themselves (the ground truth and the
  * five own scores of each row) are always exact. Rank counts are therefore identical to {@link similarityBlock}'s;
- * other entries differ from it by at most the bound.
+ * other entries differ from it by at most the bound. {@link block} makes those entries exact itself;
+ * {@link approximateBlock} leaves it to the rank counting, which looks at every entry anyway.
  *
  * Holds the captions on the backend, transposed (`[D, 5N]`, 4·D·5N bytes); call {@link dispose} when done.
  */
@@ -197,9 +199,7 @@ export class MatmulSimilarity {
     const u = 2 ** -24;
     this.tolerance = 1.25 * ((dim * u) / (1 - dim * u) + 2 * u);
     this.columnTolerance = this.captionNorms.map((norm) => this.tolerance * norm);
-    const transposed = new Float32Array(captionData.length);
-    for (let j = 0; j < columns; j++) for (let k = 0; k < dim; k++) transposed[k * columns + j] = captionData[j * dim + k];
-    this.captionsT = tf.tensor2d(transposed, [dim, columns]);
+    this.captionsT = tf.tidy(() => tf.transpose(tf.tensor2d(captionData, [columns, dim])));
   }
 
   /** Exact `sims[floor(j/5), j]` for captions `c0 .. c1-1`: `[c1-c0]` (the same numbers as {@link groundTruthScores}). */
@@ -207,24 +207,45 @@ export class MatmulSimilarity {
     return this.groundTruth.slice(c0, c1);
   }
 
-  /** Writes `sims[r0:r1, c0:c1]` row-major into `out` `[r1-r0, c1-c0]`. */
+  /**
+   * Writes `sims[r0:r1, c0:c1]` row-major into `out` `[r1-r0, c1-c0]`, entries near a rank threshold of their full
+   * row and column exact (so a saved matrix ranks as the exact kernel's does).
+   */
   block(rows: readonly [number, number], cols: readonly [number, number], out: Float32Array): void {
     const [r0, r1] = rows;
     const [c0, c1] = cols;
     const width = c1 - c0;
+    if (out.length < (r1 - r0) * width) throw new Error(`similarity output holds ${out.length} floats, too few`);
+    this.approximateBlock(rows, cols, (values) => out.set(values));
+    for (let i = r0; i < r1; i++) this.makeRanksExact(i, c0, c1, out, (i - r0) * width - c0);
+  }
+
+  /**
+   * Hands `use` the block `sims[r0:r1, c0:c1]` row-major (`[r1-r0, c1-c0]`) as the backend computed it, with the
+   * bound every value is within of its exact one. Nothing is recomputed here: `RankAccumulator.addRows` makes the
+   * few entries near a threshold exact in the pass that counts them, so the block is read once, not twice.
+   * `values` is the backend's own memory where it can be (the wasm heap): valid only during the call.
+   */
+  approximateBlock(rows: readonly [number, number], cols: readonly [number, number], use: (values: Float32Array, bound: ScoreBound) => void): void {
+    const [r0, r1] = rows;
+    const [c0, c1] = cols;
     checkBounds(this.imageData, this.dim, r0, r1, 'images');
     if (c0 < 0 || c1 < c0 || c1 > this.captionNorms.length) throw new Error(`captions [${c0}, ${c1}) exceed the ${this.captionNorms.length} given`);
-    if (out.length < (r1 - r0) * width) throw new Error(`similarity output holds ${out.length} floats, too few`);
     const product = tf.tidy(() => {
       const a = tf.tensor2d(this.imageData.subarray(r0 * this.dim, r1 * this.dim), [r1 - r0, this.dim]);
       return tf.matMul(a, this.columnWindow(c0, c1));
     });
     try {
-      out.set(product.dataSync() as Float32Array);
+      const { imageData: a, captionData: b, dim } = this;
+      const exact = (r: number, j: number) => {
+        if ((c0 + j - 5 * (r0 + r)) >>> 0 >= 5) this.recomputed++; // the own five are thresholds, not counted
+        return Math.fround(dot(a, (r0 + r) * dim, b, (c0 + j) * dim, dim));
+      };
+      const bound = { rowScale: this.imageNorms.subarray(r0, r1), columnScale: this.columnTolerance.subarray(c0, c1), exact };
+      use(readProduct(product), bound);
     } finally {
       product.dispose();
     }
-    for (let i = r0; i < r1; i++) this.makeRanksExact(i, c0, c1, out, (i - r0) * width - c0);
   }
 
   /** Releases the captions held on the backend. */
@@ -269,6 +290,18 @@ export class MatmulSimilarity {
     }
     this.recomputed += recomputed;
   }
+}
+
+/**
+ * A float32 tensor's values without a copy where the backend allows it: on wasm a view of the heap (valid until
+ * the next allocation on the backend), elsewhere `dataSync()`.
+ */
+function readProduct(product: tf.Tensor): Float32Array {
+  const backend = tf.backend() as Partial<{ typedArrayFromHeap(info: tf.TensorInfo): Float32Array }>;
+  if (tf.engine().backendName === 'wasm' && typeof backend.typedArrayFromHeap === 'function') {
+    return backend.typedArrayFromHeap({ dataId: product.dataId, shape: product.shape, dtype: product.dtype });
+  }
+  return product.dataSync() as Float32Array;
 }
 
 /** Euclidean norm of each row of a row-major `[rows, dim]` matrix, in float64 (rounded up a little: the bound needs ≥). */

@@ -3,6 +3,7 @@
  * in memory, or the element-wise mean of several saved `.npy` matrices (the ensemble of §5).
  */
 import { NpyReader } from '../../../core/io/npy/npy';
+import type { ScoreBound } from './ranks';
 import { MatmulSimilarity, groundTruthScores, matmulSimilarityAvailable, similarityBlock } from './similarity';
 
 /** A `[N, 5N]` similarity matrix that can be read a block at a time. */
@@ -11,6 +12,12 @@ export interface SimilaritySource {
   readonly images: number;
   /** Writes `sims[r0:r1, c0:c1]` row-major into `out` `[r1-r0, c1-c0]`. */
   block(rows: readonly [number, number], cols: readonly [number, number], out: Float32Array): Promise<void>;
+  /**
+   * Optional, for rank counting only: hands `use` the block `sims[r0:r1, c0:c1]` (`[r1-r0, c1-c0]`) with values
+   * within `bound` of exact, for `RankAccumulator.addRows` to resolve (cheaper than {@link block} when exact
+   * near-threshold values cost a pass of their own). `values` is valid only during the call.
+   */
+  approximateBlock?(rows: readonly [number, number], cols: readonly [number, number], use: (values: Float32Array, bound: ScoreBound) => void): Promise<void>;
   /** `sims[floor(j/5), j]` for captions `c0 .. c1-1`: `[c1-c0]`. */
   groundTruth(c0: number, c1: number): Promise<Float32Array>;
   /** Releases files; the source is unusable afterwards. */
@@ -41,7 +48,7 @@ export function embeddingSimilarity(images: Float32Array, captions: Float32Array
   }
   // A non-finite embedding makes NaN similarities; say which row instead of failing later inside the ranking.
   for (const [what, data] of [['image', images], ['caption', captions]] as const) {
-    const bad = data.findIndex((v) => !Number.isFinite(v));
+    const bad = firstNonFinite(data);
     if (bad >= 0) throw new Error(`${what} embedding ${Math.floor(bad / dim)} has a non-finite value (${data[bad]})`);
   }
   if (kernel === 'matmul' || (kernel === 'auto' && matmulSimilarityAvailable())) {
@@ -49,6 +56,7 @@ export function embeddingSimilarity(images: Float32Array, captions: Float32Array
     return {
       images: n,
       block: async (rows, cols, out) => matmul.block(rows, cols, out),
+      approximateBlock: async (rows, cols, use) => matmul.approximateBlock(rows, cols, use),
       groundTruth: async (c0, c1) => matmul.groundTruthScores(c0, c1),
       close: () => matmul.dispose(),
     };
@@ -59,6 +67,15 @@ export function embeddingSimilarity(images: Float32Array, captions: Float32Array
     groundTruth: async (c0, c1) => groundTruthScores(images, captions, dim, c0, c1),
     close: () => undefined,
   };
+}
+
+/** Index of the first NaN or ±Infinity in `data`, or -1 (a plain loop: 30 M values in milliseconds, not a callback each). */
+function firstNonFinite(data: Float32Array): number {
+  for (let k = 0; k < data.length; k++) {
+    const v = data[k];
+    if (v - v !== 0) return k; // NaN - NaN and ∞ - ∞ are NaN
+  }
+  return -1;
 }
 
 /** An in-memory `[N, 5N]` matrix as a source. */

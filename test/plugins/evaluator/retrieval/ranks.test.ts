@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { RankAccumulator, groundTruthOf, i2tRanks, imagesOf, retrievalReport, t2iRanks } from '../../../../plugins/evaluator/retrieval';
+import { RankAccumulator, groundTruthOf, i2tRanks, imagesOf, retrievalRanks, retrievalReport, t2iRanks } from '../../../../plugins/evaluator/retrieval';
 
 /**
  * Two images, ten captions: captions 0-4 describe image 0, captions 5-9 image 1.
@@ -79,8 +79,69 @@ describe('plugins/evaluator/retrieval/ranks', () => {
     wide.set(TWO_BY_TEN.subarray(0, 10), 10);
     wide.set(TWO_BY_TEN.subarray(10), 30);
     const windowed = new RankAccumulator(2, groundTruthOf(TWO_BY_TEN, 2));
-    windowed.addRows(0, 2, wide, 20, 10);
+    windowed.addRows(0, 2, wide, { stride: 20, offset: 10 });
     assert.deepEqual(windowed.finish(), full);
+  });
+
+  describe('scores within a bound (addRows with a ScoreBound)', () => {
+    const n = 6;
+    const columns = 5 * n;
+    const rowScale = Float64Array.from({ length: n }, (_, r) => 1e-3 * (1 + r));
+    const columnScale = Float64Array.from({ length: columns }, (_, j) => 1 + (j % 3));
+    /** Exact scores with ties: some entries equal their column's ground truth or their row's best own score, some lie just above. */
+    const exactScores = () => {
+      const sims = Float32Array.from({ length: n * columns }, (_, k) => Math.fround(Math.sin(7 * k + 1)));
+      sims[3 * columns + 16] = 1.5; // column 16's threshold above every other score: only row 2's best is near
+      const gt = groundTruthOf(sims, n);
+      for (const [i, j] of [[0, 7], [1, 3], [2, 29], [4, 0], [5, 12]]) sims[i * columns + j] = gt[j];
+      for (const [i, j] of [[0, 20], [3, 1], [5, 2]]) sims[i * columns + j] = Math.max(...sims.subarray(i * columns + 5 * i, i * columns + 5 * i + 5));
+      // Just above a threshold, by less than the bound (even entries, which `approximate` moves below it).
+      const nudge = (i: number, j: number) => 0.3 * rowScale[i] * columnScale[j];
+      for (const [i, j] of [[1, 8], [3, 14]]) sims[i * columns + j] = gt[j] + nudge(i, j);
+      sims[2 * columns + 16] = Math.max(...sims.subarray(2 * columns + 10, 2 * columns + 15)) + nudge(2, 16);
+      return sims;
+    };
+    /** The exact scores moved by up to the bound, alternately up and down (so ties above break both ways). */
+    const approximate = (sims: Float32Array) => sims.map((v, k) => v + (k % 2 ? 0.9 : -0.9) * rowScale[Math.floor(k / columns)] * columnScale[k % columns]);
+
+    it('ranks as the exact scores do, recomputing only entries near a threshold, and writes them back', () => {
+      const sims = exactScores();
+      const expected = retrievalRanks(sims, n);
+      const calls: number[] = [];
+      const values = approximate(sims);
+      const naive = new RankAccumulator(n, groundTruthOf(sims, n));
+      naive.addRows(0, n, values.slice());
+      assert.notDeepEqual(naive.finish(), expected, 'the approximate scores alone rank differently');
+
+      const ranks = new RankAccumulator(n, groundTruthOf(sims, n));
+      for (const [r0, r1] of [[2, 6], [0, 2]]) {
+        const block = values.subarray(r0 * columns, r1 * columns);
+        const bound = { rowScale: rowScale.subarray(r0), columnScale, exact: (r: number, j: number) => (calls.push((r0 + r) * columns + j), sims[(r0 + r) * columns + j]) };
+        ranks.addRows(r0, r1 - r0, block, { bound });
+      }
+      assert.deepEqual(ranks.finish(), expected);
+      assert.ok(calls.length >= 5 * n + 8 && calls.length < n * columns / 2, `${calls.length} exact scores asked for`);
+      for (const k of calls) assert.equal(values[k], sims[k], `entry ${k} written back`);
+    });
+
+    it('takes a window of wider rows, and still refuses NaN that the exact score keeps', () => {
+      const sims = exactScores();
+      const wide = new Float32Array(n * 2 * columns).fill(NaN);
+      const values = approximate(sims);
+      for (let i = 0; i < n; i++) wide.set(values.subarray(i * columns, (i + 1) * columns), i * 2 * columns + columns);
+      wide[3 * 2 * columns + columns + 17] = NaN; // a NaN the exact score replaces
+      const bound = { rowScale, columnScale, exact: (r: number, j: number) => sims[r * columns + j] };
+      const ranks = new RankAccumulator(n, groundTruthOf(sims, n));
+      ranks.addRows(0, n, wide, { stride: 2 * columns, offset: columns, bound });
+      assert.deepEqual(ranks.finish(), retrievalRanks(sims, n));
+
+      const nan = new RankAccumulator(n, groundTruthOf(sims, n));
+      const broken = { ...bound, exact: (r: number, j: number) => (r === 1 && j === 9 ? NaN : sims[r * columns + j]) };
+      const row1 = values.slice(columns, 2 * columns);
+      row1[9] = NaN;
+      assert.throws(() => nan.addRows(1, 1, row1, { bound: { ...broken, rowScale: rowScale.subarray(1), exact: (_r, j) => broken.exact(1, j) } }), /row of image 1 contains NaN/);
+      assert.throws(() => nan.addRows(0, 2, values, { bound: { ...bound, rowScale: rowScale.subarray(0, 1) } }), /bound for 2 rows and 30 columns has 1 and 30/);
+    });
   });
 
   it('refuses missing, repeated and out-of-range rows, and NaN', () => {

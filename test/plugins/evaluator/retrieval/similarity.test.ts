@@ -1,7 +1,16 @@
 import { strict as assert } from 'node:assert';
 import { tf } from '../../../../core/backend/tf';
 import { selectBackend } from '../../../../core/backend/select';
-import { MatmulSimilarity, RankAccumulator, embeddingSimilarity, groundTruthScores, matmulSimilarityAvailable, similarityBlock } from '../../../../plugins/evaluator/retrieval';
+import {
+  MatmulSimilarity,
+  RankAccumulator,
+  embeddingSimilarity,
+  evaluateEmbeddings,
+  groundTruthScores,
+  matmulSimilarityAvailable,
+  retrievalRanks,
+  similarityBlock,
+} from '../../../../plugins/evaluator/retrieval';
 import { nativeTestBackends, restoreBackendAfterSuite } from '../../../support/tensors';
 import { correlatedEmbeddings, randomFloats } from './fixtures';
 
@@ -106,6 +115,42 @@ describe('plugins/evaluator/retrieval/similarity', () => {
           assert.ok(worst < 1e-4, `${what}: entries within the float32 bound (worst ${worst})`);
           if (what === 'near-ties') assert.ok(matmul.recomputed > 0, 'near-ties are recomputed exactly');
         }
+      });
+    }
+
+    for (const backend of ['wasm', ...nativeTestBackends()]) {
+      it(`counts exact ranks from approximate blocks on ${backend}, where the plain matMul values would not`, async () => {
+        await selectBackend(backend as 'wasm');
+        const [n, dim] = [24, 300];
+        const { images, captions } = nearTies(n, dim);
+        const exactSims = new Float32Array(n * 5 * n);
+        similarityBlock(images, captions, dim, [0, n], [0, 5 * n], exactSims);
+        const exact = retrievalRanks(exactSims, n);
+        const before = tf.memory().numTensors;
+        const matmul = new MatmulSimilarity(images, captions, dim);
+        const gt = matmul.groundTruthScores(0, 5 * n);
+        const resolved = new RankAccumulator(n, gt);
+        const plain = new RankAccumulator(n, gt);
+        for (const [r0, r1] of [[0, 7], [7, 24]]) {
+          matmul.approximateBlock([r0, r1], [0, 5 * n], (values, bound) => {
+            plain.addRows(r0, r1 - r0, values.slice());
+            resolved.addRows(r0, r1 - r0, values, { bound });
+          });
+        }
+        assert.ok(matmul.recomputed > 0 && matmul.recomputed < n * 5 * n, `a part of the entries is recomputed (${matmul.recomputed})`);
+        const fast = resolved.finish();
+        assert.deepEqual(Array.from(fast.i2t), Array.from(exact.i2t), 'i2t');
+        assert.deepEqual(Array.from(fast.t2i), Array.from(exact.t2i), 't2i');
+        assert.notDeepEqual(Array.from(plain.finish().t2i), Array.from(exact.t2i), 'the matMul values alone rank differently');
+
+        // Through evaluateEmbeddings: one block, and two folds in uneven chunks of rows.
+        for (const [protocol, chunkRows] of [['coco-5k', 256], [{ folds: 2 }, 5]] as const) {
+          const viaMatmul = await evaluateEmbeddings(images, captions, dim, { protocol, chunkRows, kernel: 'matmul' });
+          const viaExact = await evaluateEmbeddings(images, captions, dim, { protocol, chunkRows, kernel: 'exact' });
+          assert.deepEqual(viaMatmul, viaExact, `${JSON.stringify(protocol)}: the same report`);
+        }
+        matmul.dispose();
+        assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
       });
     }
 
