@@ -9,6 +9,7 @@
  *   4 inference      bench/inference.ts       image encoder images/s at batch 128 vs the PyTorch peer
  *   5 streaming      bench/npy-streaming.ts   NpyReader vs cat
  *   6 memory         bench/memory.ts          tensors and RSS over N training steps
+ *   7 wasm threads   bench/wasm-threads.ts    the wasm backend on one thread vs on every core (child processes)
  *
  * Sizes come from environment variables (each section's header lists its own). SHNET_BENCH_QUICK=1 gives a
  * run of a few minutes (batch 4, N = 1000 images, 3 memory steps, …); an explicitly set variable still wins.
@@ -27,6 +28,7 @@ const SECTIONS: [string, string][] = [
   ['4', 'inference'],
   ['5', 'npy-streaming'],
   ['6', 'memory'],
+  ['7', 'wasm-threads'],
 ];
 
 const QUICK: Record<string, string> = {
@@ -37,6 +39,8 @@ const QUICK: Record<string, string> = {
   SHNET_BENCH_MEMORY_STEPS: '3',
   SHNET_BENCH_MEMORY_BATCH: '2',
   SHNET_BENCH_NPY_ROWS: '300',
+  SHNET_BENCH_THREADS_BATCH: '2',
+  SHNET_BENCH_ROUNDS: '1',
 };
 
 const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');

@@ -64,7 +64,10 @@ export class GpoAggregator extends Block implements Aggregator {
       const [b, , d] = tokens.shape;
       const x = tokens.slice([0, 0, 0], [b, width, d]);
       const mask = lengthMask(lengths, width);
-      const filled = tf.where(mask.expandDims(2).cast('bool').tile([1, 1, d]), x, tf.fill(x.shape, PAD_VALUE));
+      // x where valid, PAD_VALUE where padded: x·m + PAD·(1 − m) is exact for m ∈ {0, 1} and broadcasts the mask,
+      // where tf.where needs it tiled to [B, n, D] (wasm's Tile kernel made that a tenth of a training step).
+      const m = mask.expandDims(2);
+      const filled = x.mul(m).add(tf.scalar(1).sub(m).mul(PAD_VALUE));
       // Sort along the token axis per dimension: [B, D, n], descending.
       const sorted = sortDescending(filled.transpose([0, 2, 1]));
       const rankWeights = weights.mul(mask).expandDims(1); // padded ranks get 0, as masked_fill(…, 0)
