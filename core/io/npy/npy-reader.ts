@@ -3,9 +3,10 @@
  * then each request reads only the bytes of the rows it asks for. The file is never read whole, except a
  * small Fortran-ordered array (see {@link NpyOpenOptions.fortranLimitBytes}).
  */
-import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { convertToFloat32 } from './npy-convert';
 import { NpyError, type NpyHeader, PREFIX_BYTES, formatShape, parseHeaderDict, parsePrefix } from './npy-header';
+import { readFully, readFullySync } from './npy-pread';
 
 /** Expected dimensions; `-1` or `null` accepts any size on that axis. */
 export type ShapeExpectation = readonly (number | null)[];
@@ -24,10 +25,18 @@ export interface NpyOpenOptions {
 /** Default for {@link NpyOpenOptions.fortranLimitBytes}. */
 export const FORTRAN_LIMIT_BYTES = 256 * 1024 * 1024;
 
-/** One positioned read is never larger than this, so coalescing never needs an outsized scratch buffer. */
+/** One positioned read of float32 data straight into the output is never larger than this. */
 const MAX_READ_BYTES = 32 * 1024 * 1024;
-/** Reads the async path keeps in flight at once (libuv runs 4 file-system threads by default). */
-const ASYNC_READS_IN_FLIGHT = 4;
+/**
+ * One read of a dtype that needs converting goes through a scratch buffer of at most this size (or one row, if a row
+ * is larger). The reader keeps its scratch buffers, so steady-state reads touch no fresh memory (no page faults).
+ */
+const SCRATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Reads the async path keeps in flight at once. More than libuv's 4 file-system threads, so that a thread that
+ * finishes a read finds the next one queued instead of waiting for the main thread to issue it.
+ */
+const ASYNC_READS_IN_FLIGHT = 8;
 
 /** Reads the header of a `.npy` file without keeping it open. */
 export function readNpyHeader(path: string): NpyHeader {
@@ -53,6 +62,10 @@ export class NpyReader {
   /** C-ordered float32 copy of a Fortran-ordered array, made on first read. */
   private reordered: Float32Array | undefined;
   private readonly needsReorder: boolean;
+  /** `<f4` data: the file bytes are the float32 values (the host is little-endian), read straight into the output. */
+  private readonly direct: boolean;
+  /** Scratch buffers for converting reads, kept between calls (at most one per async read in flight). */
+  private readonly scratchPool: Uint8Array[] = [];
 
   private constructor(
     readonly path: string,
@@ -67,6 +80,7 @@ export class NpyReader {
     this.rowLength = this.rowShape.reduce((a, b) => a * b, 1);
     this.rowCount = shape.length === 0 ? 0 : shape[0];
     this.rowBytes = this.rowLength * dtype.itemSize;
+    this.direct = dtype.descr === '<f4';
     // Fortran and C order coincide when at most one axis has more than one element.
     this.needsReorder = fortranOrder && shape.filter((d) => d > 1).length > 1;
     const limit = options.fortranLimitBytes ?? FORTRAN_LIMIT_BYTES;
@@ -96,31 +110,55 @@ export class NpyReader {
 
   /**
    * Reads rows `indices` (any order, repeats allowed) into `out`, shaped `[indices.length, ...rowShape]`.
-   * Adjacent rows are fetched with one read.
+   * Rows adjacent in the file are fetched with one read. Pass the same `out` on every call: a fresh output is
+   * memory the kernel must fault in and zero page by page, which costs about as much as the read itself.
    */
   readRowsSync(indices: ArrayLike<number>, out?: Float32Array): Float32Array {
     const target = this.target(indices.length, out);
     if (this.needsReorder) return this.gatherReordered(indices, target);
+    const fd = this.openFd();
     for (const run of this.planRuns(indices)) {
-      const direct = this.directTarget(run, target);
-      if (direct) this.readBytesSync(run.offset, run.bytes, direct);
-      else this.fillRun(run, this.readBytesSync(run.offset, run.bytes), target);
+      if (this.direct) {
+        readFullySync(this.path, fd, run.offset, this.scatterViews(run, target));
+        this.copyRepeats(run, target);
+      } else {
+        const scratch = this.takeScratch(run.bytes);
+        try {
+          readFullySync(this.path, fd, run.offset, [scratch]);
+          this.fillRun(run, scratch, target);
+        } finally {
+          this.giveScratch(scratch);
+        }
+      }
     }
     return target;
   }
 
-  /** Async {@link readRowsSync}: adjacent rows are coalesced into one read, and several reads run at once. */
+  /**
+   * Async {@link readRowsSync}: rows adjacent in the file are coalesced into one read, and several reads run at once
+   * on libuv's file-system threads (which, with a free core, outruns one thread copying from the page cache).
+   */
   async readRows(indices: ArrayLike<number>, out?: Float32Array): Promise<Float32Array> {
     const target = this.target(indices.length, out);
     if (this.needsReorder) return this.gatherReordered(indices, target);
+    const fd = this.openFd();
     const runs = this.planRuns(indices);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < runs.length) {
         const run = runs[next++];
-        const direct = this.directTarget(run, target);
-        if (direct) await this.readBytes(run.offset, run.bytes, direct);
-        else this.fillRun(run, await this.readBytes(run.offset, run.bytes), target);
+        if (this.direct) {
+          await readFully(this.path, fd, run.offset, this.scatterViews(run, target));
+          this.copyRepeats(run, target);
+          continue;
+        }
+        const scratch = this.takeScratch(run.bytes);
+        try {
+          await readFully(this.path, fd, run.offset, [scratch]);
+          this.fillRun(run, scratch, target);
+        } finally {
+          this.giveScratch(scratch);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(ASYNC_READS_IN_FLIGHT, runs.length) }, worker));
@@ -153,18 +191,15 @@ export class NpyReader {
       out.set(this.reorderedData().subarray(row * this.rowLength + start, row * this.rowLength + start + count));
       return out;
     }
-    const itemSize = this.header.dtype.itemSize;
-    const offset = this.header.dataOffset + row * this.rowBytes + start * itemSize;
-    this.convert(this.readBytesSync(offset, count * itemSize), 0, count, out, 0);
+    this.readElementsSync(this.header.dataOffset + row * this.rowBytes + start * this.header.dtype.itemSize, out);
     return out;
   }
 
   /** Reads the whole array (C order, as float32), shaped like {@link shape}. Meant for small arrays. */
   readAllSync(): Float32Array {
     if (this.needsReorder) return this.reorderedData().slice();
-    const { elementCount, dataOffset, dtype } = this.header;
-    const out = new Float32Array(elementCount);
-    this.convert(this.readBytesSync(dataOffset, elementCount * dtype.itemSize), 0, elementCount, out, 0);
+    const out = new Float32Array(this.header.elementCount);
+    this.readElementsSync(this.header.dataOffset, out);
     return out;
   }
 
@@ -172,6 +207,7 @@ export class NpyReader {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    this.scratchPool.length = 0;
   }
 
   private target(rows: number, out: Float32Array | undefined): Float32Array {
@@ -192,9 +228,11 @@ export class NpyReader {
 
   /**
    * Groups the requested rows into runs of consecutive file rows (sorted, duplicates read once), each run one
-   * positioned read of at most {@link MAX_READ_BYTES} (or one row, if a row is larger).
+   * positioned read of at most {@link MAX_READ_BYTES}, or {@link SCRATCH_BYTES} when converting (or one row, if a
+   * row is larger). Targets of a run are in row order, and a repeated row's in request order (the sort is stable).
    */
   private planRuns(indices: ArrayLike<number>): Run[] {
+    const maxBytes = this.direct ? MAX_READ_BYTES : SCRATCH_BYTES;
     const order = Array.from({ length: indices.length }, (_, k) => k);
     for (const k of order) this.checkRow(indices[k]);
     order.sort((a, b) => indices[a] - indices[b]);
@@ -205,7 +243,7 @@ export class NpyReader {
       const end = run === undefined ? -1 : run.firstRow + run.rows;
       if (run !== undefined && row < end) {
         // A repeat of the run's last row: read once, copied to every position that asked for it.
-      } else if (run !== undefined && row === end && run.bytes + this.rowBytes <= MAX_READ_BYTES) {
+      } else if (run !== undefined && row === end && run.bytes + this.rowBytes <= maxBytes) {
         run.rows++;
         run.bytes += this.rowBytes;
       } else {
@@ -218,14 +256,75 @@ export class NpyReader {
   }
 
   /**
-   * float32 rows that land in consecutive output slots, in file order and without repeats, are read straight into
-   * the output's memory: no scratch buffer and no copy (the common case of a shuffled batch, one row per run).
+   * Where the float32 bytes of `run` go in `out`: the output slot of each row's first request, in file order, slots
+   * that follow each other merged into one view. One `preadv` over the run fills them all, with no scratch buffer
+   * and no copy, whether or not the run's rows sit side by side in the batch.
    */
-  private directTarget(run: Run, out: Float32Array): Uint8Array | undefined {
-    if (this.header.dtype.descr !== '<f4' || run.targets.length !== run.rows) return undefined;
-    const first = run.targets[0].position;
-    if (!run.targets.every((t, m) => t.position === first + m)) return undefined;
-    return new Uint8Array(out.buffer, out.byteOffset + first * this.rowBytes, run.bytes);
+  private scatterViews(run: Run, out: Float32Array): Uint8Array[] {
+    const views: Uint8Array[] = [];
+    let start = -1;
+    let end = -1;
+    let row = -1;
+    for (const target of run.targets) {
+      if (target.row === row) continue; // a repeat: copied by copyRepeats
+      const at = out.byteOffset + target.position * this.rowBytes;
+      if (at !== end) {
+        if (end > start) views.push(new Uint8Array(out.buffer, start, end - start));
+        start = at;
+      }
+      end = at + this.rowBytes;
+      row = target.row;
+    }
+    if (end > start) views.push(new Uint8Array(out.buffer, start, end - start));
+    return views;
+  }
+
+  /** Copies each repeated row of `run` from the slot its first request was read into. */
+  private copyRepeats(run: Run, out: Float32Array): void {
+    let first = -1;
+    let row = -1;
+    for (const { position, row: r } of run.targets) {
+      if (r !== row) {
+        first = position;
+        row = r;
+      } else {
+        out.copyWithin(position * this.rowLength, first * this.rowLength, (first + 1) * this.rowLength);
+      }
+    }
+  }
+
+  /** A scratch buffer of at least `bytes` bytes, viewed to exactly that length; return it to the pool after use. */
+  private takeScratch(bytes: number): Uint8Array {
+    const k = this.scratchPool.findIndex((b) => b.buffer.byteLength >= bytes);
+    const buffer = k >= 0 ? this.scratchPool.splice(k, 1)[0] : undefined;
+    // A fresh Uint8Array starts at byte 0 of its own ArrayBuffer, so every element view over it is aligned.
+    return new Uint8Array(buffer?.buffer ?? new ArrayBuffer(bytes), 0, bytes);
+  }
+
+  /** Keeps `scratch` for the next read, unless it is an outsized one-row buffer or enough are kept already. */
+  private giveScratch(scratch: Uint8Array): void {
+    if (scratch.buffer.byteLength <= SCRATCH_BYTES && this.scratchPool.length < ASYNC_READS_IN_FLIGHT) this.scratchPool.push(scratch);
+  }
+
+  /** Reads `out.length` elements starting at byte `position` into `out`, converting to float32 in scratch-sized steps. */
+  private readElementsSync(position: number, out: Float32Array): void {
+    const fd = this.openFd();
+    if (this.direct) {
+      readFullySync(this.path, fd, position, [new Uint8Array(out.buffer, out.byteOffset, out.byteLength)]);
+      return;
+    }
+    const itemSize = this.header.dtype.itemSize;
+    const step = Math.max(1, Math.floor(SCRATCH_BYTES / itemSize));
+    for (let done = 0; done < out.length; done += step) {
+      const count = Math.min(step, out.length - done);
+      const scratch = this.takeScratch(count * itemSize);
+      try {
+        readFullySync(this.path, fd, position + done * itemSize, [scratch]);
+        this.convert(scratch, 0, count, out, done);
+      } finally {
+        this.giveScratch(scratch);
+      }
+    }
   }
 
   private fillRun(run: Run, bytes: Uint8Array, out: Float32Array): void {
@@ -251,9 +350,9 @@ export class NpyReader {
   /** The whole Fortran-ordered array read once and transposed to C order (bounded by the open-time limit). */
   private reorderedData(): Float32Array {
     if (this.reordered) return this.reordered;
-    const { elementCount, dataOffset, dtype, shape } = this.header;
+    const { elementCount, dataOffset, shape } = this.header;
     const fortran = new Float32Array(elementCount);
-    this.convert(this.readBytesSync(dataOffset, elementCount * dtype.itemSize), 0, elementCount, fortran, 0);
+    this.readElementsSync(dataOffset, fortran);
     this.reordered = fortranToC(fortran, shape);
     return this.reordered;
   }
@@ -261,33 +360,6 @@ export class NpyReader {
   private openFd(): number {
     if (this.fd === undefined) throw new NpyError(this.path, 'reader is closed');
     return this.fd;
-  }
-
-  /** Reads exactly `length` bytes at `position` into `into`, or a fresh (8-byte-aligned) buffer. */
-  private readBytesSync(position: number, length: number, into?: Uint8Array): Uint8Array {
-    const fd = this.openFd();
-    const bytes = into ?? new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(fd, bytes, done, length - done, position + done);
-      if (n === 0) throw new NpyError(this.path, `unexpected end of file at byte ${position + done}`);
-      done += n;
-    }
-    return bytes;
-  }
-
-  private async readBytes(position: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
-    const fd = this.openFd();
-    const bytes = into ?? new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const n = await new Promise<number>((resolve, reject) =>
-        read(fd, bytes, done, length - done, position + done, (err, got) => (err ? reject(err) : resolve(got))),
-      );
-      if (n === 0) throw new NpyError(this.path, `unexpected end of file at byte ${position + done}`);
-      done += n;
-    }
-    return bytes;
   }
 }
 

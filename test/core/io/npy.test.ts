@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NpyError, NpyReader, NpyStreamWriter, readNpyHeader, writeNpy } from '../../../core/io/npy/npy';
+import { encodeHeaderV1 } from '../../../core/io/npy/npy-header';
 import { runPython } from '../../support/python-env';
 
 /**
@@ -208,6 +209,81 @@ describe('core/io/npy', function () {
       assert.throws(() => reader.readRowSliceSync(0, 45, 4), /outside a row of 48/);
       reader.close();
       assert.throws(() => reader.readRowsSync([0]), /reader is closed/);
+    });
+  });
+
+  describe('reading into the output', () => {
+    // 3000 rows of 6 elements: a reversed range is one file run whose 3000 rows go to 3000 separate batch slots,
+    // more than one preadv may scatter to (IOV_MAX = 1024).
+    const rows = 3000;
+    const rowShape = [2, 3];
+    const rowLength = 6;
+    /** Element `e` of row `r`, as float64; thirds so that float32 rounding shows in the converting dtype. */
+    const value = (r: number, e: number) => r + e / 3;
+    /** Writes the rows as `<f8` by hand (the writer emits only f4, i4, u1), so the reader must convert. */
+    const writeF8 = (path: string, count: number, length: number) => {
+      const data = Float64Array.from({ length: count * length }, (_, k) => value(Math.floor(k / length), k % length));
+      const shape = count === rows ? [count, ...rowShape] : [count, length];
+      writeFileSync(path, Buffer.concat([encodeHeaderV1('<f8', shape), Buffer.from(data.buffer)]));
+    };
+    const expectedOf = (indices: readonly number[], convert: (v: number) => number) =>
+      indices.flatMap((r) => Array.from({ length: rowLength }, (_, e) => convert(value(r, e))));
+    const shuffledWithNeighbours = [2999, 5, 3, 4, 5, 1000, 6, 0, 4, 2998, 1001, 7];
+    const reversed = Array.from({ length: rows }, (_, k) => rows - 1 - k);
+    const batches = [shuffledWithNeighbours, reversed, [42], shuffledWithNeighbours.slice(0, 3)];
+
+    const cases: { name: string; write: (path: string) => void; convert: (v: number) => number }[] = [
+      {
+        name: '<f4 (read straight into the output)',
+        write: (path) => writeNpy(path, Float32Array.from({ length: rows * rowLength }, (_, k) => value(Math.floor(k / rowLength), k % rowLength)), [rows, ...rowShape]),
+        convert: Math.fround,
+      },
+      { name: '<f8 (through a reused scratch buffer)', write: (path) => writeF8(path, rows, rowLength), convert: Math.fround },
+      {
+        name: '<i4 (through a reused scratch buffer)',
+        write: (path) => writeNpy(path, Int32Array.from({ length: rows * rowLength }, (_, k) => Math.floor(value(Math.floor(k / rowLength), k % rowLength))), [rows, ...rowShape]),
+        convert: Math.floor,
+      },
+    ];
+    for (const { name, write, convert } of cases) {
+      it(`gives every batch slot its row, neighbours in the file or not, repeats included: ${name}, sync and async`, async () => {
+        const path = join(dir, `scatter_${name.slice(1, 3)}.npy`);
+        write(path);
+        const reader = NpyReader.open(path);
+        try {
+          // One buffer for every batch, as a training loop keeps it: each read must overwrite the slots it owns.
+          const out = new Float32Array(rows * rowLength).fill(Number.NaN);
+          for (const indices of batches) {
+            const used = indices.length * rowLength;
+            out.fill(Number.NaN);
+            assert.equal(reader.readRowsSync(indices, out), out);
+            assert.deepEqual(Array.from(out.subarray(0, used)), expectedOf(indices, convert), `sync, ${indices.length} rows`);
+            assert.ok(out.subarray(used).every(Number.isNaN), 'slots past the batch are left alone');
+            out.fill(Number.NaN);
+            assert.equal(await reader.readRows(indices, out), out);
+            assert.deepEqual(Array.from(out.subarray(0, used)), expectedOf(indices, convert), `async, ${indices.length} rows`);
+          }
+          const both = await Promise.all([reader.readRows(shuffledWithNeighbours), reader.readRows(reversed.slice(0, 50))]);
+          assert.deepEqual(Array.from(both[0]), expectedOf(shuffledWithNeighbours, convert), 'concurrent calls on one reader');
+          assert.deepEqual(Array.from(both[1]), expectedOf(reversed.slice(0, 50), convert));
+        } finally {
+          reader.close();
+        }
+      });
+    }
+
+    it('converts an array larger than one scratch buffer whole, by rows and by slices', async () => {
+      // Two rows of 300,000 float64 (2.4 MB each, 4.8 MB together): over the 4 MiB scratch limit.
+      const path = join(dir, 'long_f8.npy');
+      const length = 300_000;
+      writeF8(path, 2, length);
+      const expectedRow = (r: number) => Array.from({ length }, (_, e) => Math.fround(value(r, e)));
+      await withReader('long_f8', async (reader) => {
+        assert.deepEqual(Array.from(reader.readAllSync()), [...expectedRow(0), ...expectedRow(1)]);
+        assert.deepEqual(reader.readPlan([1, 0]), [{ firstRow: 0, rows: 1 }, { firstRow: 1, rows: 1 }], 'one row per scratch-sized read');
+        assert.deepEqual(Array.from(await reader.readRows([1, 0])), [...expectedRow(1), ...expectedRow(0)]);
+        assert.deepEqual(Array.from(reader.readRowSliceSync(1, length - 10, 10)), expectedRow(1).slice(-10));
+      });
     });
   });
 
