@@ -1,7 +1,8 @@
 /**
  * shnet's additions to the wasm backend: the kernels training needs that wasm lacks, matmul routed onto XNNPACK,
- * and slicing kernels that copy only the slice. Call {@link registerWasmKernels} before `tf.setBackend('wasm')`, so
- * that the kernels' setup functions run when the backend initialises; {@link selectBackend} does.
+ * slicing kernels that copy only the slice, and a faster transpose of the last two axes. Call
+ * {@link registerWasmKernels} before `tf.setBackend('wasm')`, so that the kernels' setup functions run when the
+ * backend initialises; {@link selectBackend} does.
  *
  * Coverage against what a 3SHNet model runs (checked op by op, forward and backward, in
  * `test/core/backend/op-coverage.test.ts`): of the 16 kernels cpu has and wasm lacks (runtime notes §1.2), the
@@ -12,6 +13,7 @@
 import { rerouteMatMulKernels } from './batch-mat-mul';
 import { registerConv2DBackpropFilter } from './conv2d-backprop-filter';
 import { replaceSliceKernels } from './slice';
+import { replaceTransposeKernel } from './transpose';
 import { registerUnsortedSegmentSum } from './unsorted-segment-sum';
 import { loadWasmPackage } from './wasm-backend';
 
@@ -24,4 +26,5 @@ export function registerWasmKernels(): void {
   registerConv2DBackpropFilter();
   rerouteMatMulKernels();
   replaceSliceKernels();
+  replaceTransposeKernel();
 }
