@@ -1,4 +1,5 @@
 import * as tf from '../backend/tf';
+import { columnMoments, scaleShiftColumns } from '../backend/column-reductions';
 import { Block } from './block';
 
 /**
@@ -78,7 +79,7 @@ export class BatchNorm extends Block {
       if (training) {
         const n = flat.shape[0];
         if (n < 2) throw new Error(`BatchNorm in training needs more than one value per channel, got ${n}`);
-        ({ mean, variance } = tf.moments(flat, 0));
+        ({ mean, variance } = columnMoments(flat as tf.Tensor2D));
         this.updateRunningStats(mean, variance, n);
       } else {
         mean = this.runningMean;
@@ -87,7 +88,7 @@ export class BatchNorm extends Block {
       // Folded into one scale and one shift per channel, so the [N, C] map is touched twice, not four times
       // (VSpM's BatchNorm2d runs over B·4096 pixels × 128 channels).
       const scale = tf.rsqrt(variance.add(this.eps)).mul(this.weight);
-      const y = flat.mul(scale).add(this.bias.sub(mean.mul(scale)));
+      const y = scaleShiftColumns(flat as tf.Tensor2D, scale as tf.Tensor1D, this.bias.sub(mean.mul(scale)) as tf.Tensor1D);
       return y.reshape(x.shape) as T;
     });
   }
