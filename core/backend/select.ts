@@ -12,6 +12,17 @@ import { registerWasmKernels } from './wasm-kernels';
 import { threadedWasmFallback, useThreadedWasm, MAX_WASM_THREADS } from './wasm-kernels/threaded-wasm';
 import { loadWasmPackage } from './wasm-kernels/wasm-backend';
 
+/**
+ * Environment for one of `processes` shnet processes sharing this machine: each gets an equal share of the cores
+ * for its wasm threads (at least one), so that N parallel trials do not each start a thread per core and fight
+ * over them (a thread pool whose threads are descheduled waits for the slowest one on every kernel). A value the
+ * user set already is kept.
+ */
+export function wasmThreadsShare(processes: number, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (env.SHNET_WASM_THREADS != null && env.SHNET_WASM_THREADS !== '') return {};
+  return { SHNET_WASM_THREADS: String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, processes)))) };
+}
+
 /** Backends shnet knows, best first (the order `auto` tries them in). */
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 

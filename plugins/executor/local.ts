@@ -2,6 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { inject, injectable } from 'inversify';
 import type { ExecuteOptions, Executor, Trial, TrialOutcome } from '../../core/contracts/executor';
 import { definePlugin } from '../../core/registry/plugin-spec';
+import { wasmThreadsShare } from '../../core/backend/select';
 import { runTrialProcess } from '../../core/sweep/trial-process';
 import { PLUGIN_ARGS } from '../../core/tokens';
 import { shnetVersion } from '../../core/version';
@@ -17,7 +18,8 @@ export type LocalExecutorOptions = Static<typeof localExecutorOptions>;
 
 /**
  * Runs trials on this machine, each as a child `shnet run` process (its own DI container, backend and memory by
- * construction), `parallel` at a time, in plan order.
+ * construction), `parallel` at a time, in plan order. Parallel trials share the cores: each one's wasm backend gets
+ * cores / parallel threads unless SHNET_WASM_THREADS is set.
  */
 @injectable()
 export class LocalExecutor implements Executor {
@@ -32,16 +34,19 @@ export class LocalExecutor implements Executor {
     const outcomes = new Map<string, TrialOutcome>();
     let next = 0;
     let stopped = false;
+    const lanes = Math.min(this.options.parallel, trials.length);
+    const threads = wasmThreadsShare(lanes);
     const lane = async () => {
       while (next < trials.length && !stopped && !options.signal?.aborted) {
-        const trial = trials[next++];
+        const planned = trials[next++];
+        const trial: Trial = { ...planned, env: { ...threads, ...planned.env } };
         const outcome = await runTrialProcess(trial, options.signal, () => onUpdate({ id: trial.id, status: 'running' }));
         outcomes.set(trial.id, outcome);
         onUpdate(outcome);
         if (outcome.status === 'failed' && options.failFast) stopped = true;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.options.parallel, trials.length) }, lane));
+    await Promise.all(Array.from({ length: lanes }, lane));
     return trials.map((t) => outcomes.get(t.id) ?? { id: t.id, status: 'pending' });
   }
 }

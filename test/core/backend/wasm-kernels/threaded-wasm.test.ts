@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { wasmThreadsWanted } from '../../../../core/backend/select';
+import { wasmThreadsShare, wasmThreadsWanted } from '../../../../core/backend/select';
 
 const run = promisify(execFile);
 const distCore = join(__dirname, '..', '..', '..', '..', 'core');
@@ -57,5 +57,13 @@ describe('the threaded wasm build in Node', function () {
     assert.equal(wasmThreadsWanted({ SHNET_WASM_THREADS: '64' }), 8);
     assert.throws(() => wasmThreadsWanted({ SHNET_WASM_THREADS: 'two' }), /SHNET_WASM_THREADS must be a whole number ≥ 1, got 'two'/);
     assert.throws(() => wasmThreadsWanted({ SHNET_WASM_THREADS: '0' }), /got '0'/);
+  });
+
+  it('shares the cores among parallel processes, keeping a count the user set', () => {
+    const cores = availableParallelism();
+    assert.deepEqual(wasmThreadsShare(1, {}), { SHNET_WASM_THREADS: String(cores) });
+    assert.deepEqual(wasmThreadsShare(cores, {}), { SHNET_WASM_THREADS: '1' });
+    assert.deepEqual(wasmThreadsShare(4 * cores, {}), { SHNET_WASM_THREADS: '1' });
+    assert.deepEqual(wasmThreadsShare(2, { SHNET_WASM_THREADS: '3' }), {});
   });
 });
