@@ -33,6 +33,7 @@ export async function openTrackedRun(
     tags: {
       'mlflow.note.content': note.trim(),
       'shnet.backend': backend.name,
+      'shnet.backend_threads': String(backend.threads),
       'shnet.version': shnetVersion,
       'shnet.recipe_hash': context.recipeHash,
     },

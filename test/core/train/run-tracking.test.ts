@@ -6,6 +6,7 @@ import { UsageError } from '../../../core/errors';
 import { runRecipe } from '../../../core/run/run';
 import { runPython } from '../../support/python-env';
 import { engineTestManifests, MemoryLogger, tinyRecipe } from './fixtures';
+import { wasmThreadsWanted } from '../../../core/backend/select';
 
 interface TrackedRunRecord {
   status: string;
@@ -56,6 +57,7 @@ describe('shnet run: training, evaluation and tracking end to end @slow', functi
     assert.equal(run.name, 'tiny');
     assert.equal(run.tags['shnet.recipe_hash'], outcome.hash);
     assert.equal(run.tags['shnet.backend'], 'wasm');
+    assert.equal(run.tags['shnet.backend_threads'], String(wasmThreadsWanted())); // the threads the run computed on
     assert.match(run.tags['mlflow.note.content'], /^A two-epoch run on tiny shapes\.\n\ndataset shapes, image encoder 3shnet, text encoder bigru, loss triplet/);
     assert.equal(run.params['model.image.args.embedDim'], '16');
     assert.equal(run.params['train.batchSize'], '8');
