@@ -5,7 +5,8 @@
  * after a warm-up step and again at the end.
  *
  * Run alone: node dist/bench/memory.js. Environment: SHNET_BENCH_MEMORY_STEPS (N, default 1000),
- * SHNET_BENCH_MEMORY_BATCH (default 8), SHNET_BENCH_TEXT (bert|bigru, default bert), SHNET_BENCH_BACKEND.
+ * SHNET_BENCH_MEMORY_BATCH (default 8), SHNET_BENCH_MEMORY_TEXT (bert|bigru; default SHNET_BENCH_TEXT, else bert: BiGRU
+ * makes 1,000 steps a matter of minutes), SHNET_BENCH_BACKEND.
  */
 import { tf } from '../core/backend/tf';
 import { selectBackend, type BackendRequest } from '../core/backend/select';
@@ -15,7 +16,7 @@ import { envNumber, fmt, runSection, type SectionResult } from './report';
 export async function memory(): Promise<SectionResult> {
   const steps = envNumber('SHNET_BENCH_MEMORY_STEPS', 1000);
   const b = envNumber('SHNET_BENCH_MEMORY_BATCH', 8);
-  const text = (process.env.SHNET_BENCH_TEXT ?? 'bert') as TextEncoderKind;
+  const text = (process.env.SHNET_BENCH_MEMORY_TEXT ?? process.env.SHNET_BENCH_TEXT ?? 'bert') as TextEncoderKind;
   const info = await selectBackend((process.env.SHNET_BENCH_BACKEND ?? 'auto') as BackendRequest);
   const caps = captions(b);
   const model = buildModel(text, caps);
@@ -34,7 +35,7 @@ export async function memory(): Promise<SectionResult> {
   const growth = tf.memory().numTensors - tensors0;
   const rssGrowth = (process.memoryUsage().rss - rss0) / 2 ** 20;
   model.dispose();
-  const name = `${info.name}, ${steps} steps at B=${b} (${fmt(seconds / steps, 2)} s a step)`;
+  const name = `${info.name}, ${steps} steps at B=${b}, ${text === 'bert' ? 'BERT-base' : 'BiGRU'} text (${fmt(seconds / steps, 2)} s a step)`;
   return {
     rows: [
       {
