@@ -18,7 +18,7 @@ export const retrievalOptions = Type.Object(
       default: [],
       description: "further protocols reported beside the main one, their metrics prefixed by the protocol ('coco-5k/i2t/R1')",
     }),
-    chunkRows: Type.Integer({ minimum: 1, default: 256, description: 'image rows of the similarity matrix held at once' }),
+    chunkRows: Type.Integer({ minimum: 1, default: 512, description: 'image rows of the similarity matrix held at once' }),
   },
   { additionalProperties: false },
 );

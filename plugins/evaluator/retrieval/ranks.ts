@@ -117,9 +117,8 @@ export class RankAccumulator {
       const bestBelow = best - rowScale * columnMargin;
       let above = 0;
       let nan = false;
-      for (let j = 0; j < columns; j++) {
+      for (let j = nextCandidate(block, base, below, bestBelow, 0, columns); j < columns; j = nextCandidate(block, base, below, bestBelow, j + 1, columns)) {
         let s = block[base + j];
-        if (s < below[j] && s < bestBelow) continue;
         // The own five (j - 5·image in 0..4) are exact already.
         if (bound !== undefined && (j - 5 * image) >>> 0 >= 5) {
           const tolerance = rowScale * bound.columnScale[j];
@@ -149,6 +148,19 @@ export class RankAccumulator {
     }
     return { i2t: this.i2t, t2i: this.t2i };
   }
+}
+
+/**
+ * The first column j in `from .. end-1` whose score `block[base + j]` is not below both `below[j]` and `bestBelow`
+ * (NaN included), or `end`. The common case of the rank counting, in a loop of its own: V8 compiles this to about
+ * 1 ns an entry, several times faster than the same test inside the loop that also counts.
+ */
+function nextCandidate(block: Float32Array, base: number, below: Float64Array, bestBelow: number, from: number, end: number): number {
+  for (let j = from; j < end; j++) {
+    const s = block[base + j];
+    if (!(s < below[j] && s < bestBelow)) return j;
+  }
+  return end;
 }
 
 /** `sims[floor(j/5), j]` for every caption j of an in-memory `[N, 5N]` matrix; returns `[5N]`. */
