@@ -6,7 +6,8 @@
  *
  * Run alone: node dist/bench/train-step.js [backend=auto] [runs=3] [batch=32] [text=bert|bigru]
  * Environment (what bench/index.ts sets): SHNET_BENCH_BACKEND, SHNET_BENCH_RUNS, SHNET_BENCH_BATCH,
- * SHNET_BENCH_TEXT, SHNET_BENCH_PEAKS (JSON {backend: matMul GFLOP/s}; measured here when absent).
+ * SHNET_BENCH_TEXT, SHNET_BENCH_PEAKS (JSON {backend: matMul GFLOP/s}; measured here when absent). Batch and text
+ * default to 32 and bert, on wasm to 8 and bigru (the reference step does not fit the wasm heap).
  */
 import { totalmem } from 'node:os';
 import { tf } from '../core/backend/tf';
@@ -44,9 +45,12 @@ function gradStep(f: () => tf.Scalar, vars: Variables): void {
 export async function trainStep(): Promise<SectionResult> {
   const backend = option(2, 'SHNET_BENCH_BACKEND', 'auto') as BackendRequest;
   const runs = Number(option(3, 'SHNET_BENCH_RUNS', '3'));
-  const b = Number(option(4, 'SHNET_BENCH_BATCH', '32'));
-  const textKind = option(5, 'SHNET_BENCH_TEXT', 'bert') as TextEncoderKind;
   const info = await selectBackend(backend);
+  // On wasm the reference step (B = 32, BERT-base: ~6 GiB of tensors) exceeds the heap, past which wasm corrupts
+  // data silently, so its defaults are the largest step that fits with room to spare.
+  const onWasm = info.name === 'wasm';
+  const b = Number(option(4, 'SHNET_BENCH_BATCH', onWasm ? '8' : '32'));
+  const textKind = option(5, 'SHNET_BENCH_TEXT', onWasm ? 'bigru' : 'bert') as TextEncoderKind;
   const peaks = JSON.parse(process.env.SHNET_BENCH_PEAKS ?? '{}') as Record<string, number>;
   const peak = peaks[info.name] ?? matmulGflops(1024, false, 3);
 
