@@ -5,8 +5,8 @@
  * after a warm-up step and again at the end.
  *
  * Run alone: node dist/bench/memory.js. Environment: SHNET_BENCH_MEMORY_STEPS (N, default 1000),
- * SHNET_BENCH_MEMORY_BATCH (default 8), SHNET_BENCH_MEMORY_TEXT (bert|bigru; default SHNET_BENCH_TEXT, else bert: BiGRU
- * makes 1,000 steps a matter of minutes), SHNET_BENCH_BACKEND.
+ * SHNET_BENCH_MEMORY_BATCH (default 8), SHNET_BENCH_MEMORY_TEXT (bert|bigru; default SHNET_BENCH_TEXT, else bert, bigru on
+ * wasm as in section 2: BiGRU makes 1,000 steps a matter of minutes), SHNET_BENCH_BACKEND.
  */
 import { tf } from '../core/backend/tf';
 import { selectBackend, type BackendRequest } from '../core/backend/select';
@@ -16,8 +16,8 @@ import { envNumber, fmt, runSection, type SectionResult } from './report';
 export async function memory(): Promise<SectionResult> {
   const steps = envNumber('SHNET_BENCH_MEMORY_STEPS', 1000);
   const b = envNumber('SHNET_BENCH_MEMORY_BATCH', 8);
-  const text = (process.env.SHNET_BENCH_MEMORY_TEXT ?? process.env.SHNET_BENCH_TEXT ?? 'bert') as TextEncoderKind;
   const info = await selectBackend((process.env.SHNET_BENCH_BACKEND ?? 'auto') as BackendRequest);
+  const text = (process.env.SHNET_BENCH_MEMORY_TEXT ?? process.env.SHNET_BENCH_TEXT ?? (info.name === 'wasm' ? 'bigru' : 'bert')) as TextEncoderKind;
   const caps = captions(b);
   const model = buildModel(text, caps);
   const batch = imageBatch(b);
