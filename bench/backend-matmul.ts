@@ -17,27 +17,16 @@ import { tf } from '../core/backend/tf';
 import { describeBackend, installedBackends, selectBackend, type BackendName } from '../core/backend/select';
 import { loadWasmPackage } from '../core/backend/wasm-kernels/wasm-backend';
 import { runPython } from '../test/support/python-env';
+import { medianMs } from './model';
 import { fmt, runSection, type Row, type SectionResult } from './report';
 
 const SECTION = '1 backend peak';
-
-/** Median of `runs` timings (ms) after one warm-up. Nothing large is returned from tidy (it would be walked). */
-function timeMs(runs: number, once: () => void): number {
-  const timed = () => {
-    const started = performance.now();
-    tf.tidy(once);
-    return performance.now() - started;
-  };
-  timed();
-  const times = Array.from({ length: runs }, timed).sort((x, y) => x - y);
-  return times[Math.floor(runs / 2)];
-}
 
 /** GFLOP/s of an n³ matMul. */
 export function matmulGflops(n: number, transposeB: boolean, runs: number): number {
   const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
   const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
-  const ms = timeMs(runs, () => void tf.matMul(a, b, false, transposeB).dataSync());
+  const ms = medianMs(runs, () => tf.tidy(() => void tf.matMul(a, b, false, transposeB).dataSync()));
   tf.dispose([a, b]);
   return (2 * n ** 3) / (ms * 1e6);
 }
@@ -48,11 +37,13 @@ export function conv2dGflops(runs: number): number {
   const x = tf.randomNormal([b, hw, hw, c], 0, 1, 'float32', 3) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, c, c], 0, 0.1, 'float32', 4) as tf.Tensor4D;
   const grad = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, 'same').square().sum());
-  const ms = timeMs(runs, () => {
-    const [dx, dw] = grad([x, w]);
-    dx.dataSync();
-    dw.dataSync();
-  });
+  const ms = medianMs(runs, () =>
+    tf.tidy(() => {
+      const [dx, dw] = grad([x, w]);
+      dx.dataSync();
+      dw.dataSync();
+    }),
+  );
   tf.dispose([x, w]);
   return (3 * 2 * b * hw * hw * 9 * c * c) / (ms * 1e6);
 }

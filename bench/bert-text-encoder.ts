@@ -12,22 +12,13 @@ import { trainableVariables } from '../core/nn';
 import { createRng } from '../core/services/rng';
 import type { BertTextEncoder } from '../plugins/text-encoder/bert';
 import { buildBert, miniLmDir } from '../test/plugins/text-encoder/bert/fixtures';
+import { medianMs } from './model';
 
 const SUBJECTS = ['a man', 'two dogs', 'a young girl', 'an old woman', 'a brown horse', 'three children', 'a cat', 'a surfer'];
 const ACTIONS = ['rides a bicycle', 'runs along', 'sits quietly', 'is playing frisbee', 'stands next to a fence', 'looks at the camera'];
 const PLACES = ['on the beach', 'in a crowded city street', 'near a wooden table', 'under a large tree in the park'];
 /** 32 COCO-like captions of 7–15 tokens. */
 const CAPTIONS = Array.from({ length: 32 }, (_, i) => `${SUBJECTS[i % 8]} ${ACTIONS[i % 6]} ${PLACES[i % 4]}.`);
-
-function median(runs: number, once: () => void): number {
-  once();
-  const times = Array.from({ length: runs }, () => {
-    const started = performance.now();
-    once();
-    return performance.now() - started;
-  }).sort((a, b) => a - b);
-  return times[Math.floor(runs / 2)];
-}
 
 function step(enc: BertTextEncoder, seed: number): void {
   const { value, grads } = tf.variableGrads(() => enc.encode(CAPTIONS, { training: true, rng: createRng(seed) }).sum() as tf.Scalar, trainableVariables(enc));
@@ -42,11 +33,11 @@ async function main(): Promise<void> {
   for (const freeze of [false, true]) {
     const enc = buildBert({ modelDir: dir, embedDim: 1024, freeze });
     if (!freeze) {
-      rows.push(['forward, evaluation', median(5, () => tf.tidy(() => void enc.encode(CAPTIONS, { training: false, rng: createRng(0) }).dataSync()))]);
-      rows.push(['forward, training', median(5, () => tf.tidy(() => void enc.encode(CAPTIONS, { training: true, rng: createRng(1) }).dataSync()))]);
+      rows.push(['forward, evaluation', medianMs(5, () => tf.tidy(() => void enc.encode(CAPTIONS, { training: false, rng: createRng(0) }).dataSync()))]);
+      rows.push(['forward, training', medianMs(5, () => tf.tidy(() => void enc.encode(CAPTIONS, { training: true, rng: createRng(1) }).dataSync()))]);
     }
     let seed = 2;
-    rows.push([`forward + backward, ${freeze ? 'BERT frozen' : 'BERT fine-tuned'}`, median(5, () => step(enc, seed++))]);
+    rows.push([`forward + backward, ${freeze ? 'BERT frozen' : 'BERT fine-tuned'}`, medianMs(5, () => step(enc, seed++))]);
     enc.dispose();
   }
   console.log(`all-MiniLM-L6-v2, batch ${CAPTIONS.length}, wasm (${tf.memory().numTensors} tensors left)`);
