@@ -36,7 +36,12 @@ export function conv2dGflops(runs: number): number {
   const [b, hw, c] = [8, 64, 64];
   const x = tf.randomNormal([b, hw, hw, c], 0, 1, 'float32', 3) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, c, c], 0, 0.1, 'float32', 4) as tf.Tensor4D;
-  const grad = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, 'same').square().sum());
+  const grad = tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>
+    tf
+      .conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, 'same')
+      .square()
+      .sum(),
+  );
   const ms = medianMs(runs, () =>
     tf.tidy(() => {
       const [dx, dw] = grad([x, w]);
@@ -50,7 +55,8 @@ export function conv2dGflops(runs: number): number {
 
 /** numpy's float32 GEMM of `[m, k] · [k, n]`: GFLOP/s, seconds, version (median of `runs`). */
 export function numpySgemm(m: number, k: number, n: number, runs: number): { version: string; gflops: number; seconds: number } {
-  const out = runPython(`
+  const out = runPython(
+    `
 import sys, time, numpy as np
 m, k, n, runs = map(int, sys.argv[1:5])
 a = np.random.default_rng(1).standard_normal((m, k), dtype=np.float32)
@@ -62,14 +68,18 @@ for _ in range(runs):
 times.sort()
 t = times[len(times) // 2]
 print(np.__version__, 2 * m * k * n / t / 1e9, t)
-`, [String(m), String(k), String(n), String(runs)]);
+`,
+    [String(m), String(k), String(n), String(runs)],
+  );
   const [version, value, seconds] = out.trim().split(' ');
   return { version, gflops: Number(value), seconds: Number(seconds) };
 }
 
 /** The backends to measure: SHNET_BENCH_BACKENDS (comma-separated) or every installed one. */
 export function benchBackends(): BackendName[] {
-  const wanted = process.env.SHNET_BENCH_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = process.env.SHNET_BENCH_BACKENDS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const installed = installedBackends();
   return wanted == null ? installed : installed.filter((b) => wanted.includes(b));
 }

@@ -30,7 +30,7 @@ function block(name: string, forward: number, dataInput = false): BlockFlops {
  * g×g = 7×7 grid, m×m = 64×64 label map, k = 128, position code 8, GPO over S = 1 + 2R + g² tokens).
  */
 export function imageEncoderFlops(b: number): BlockFlops[] {
-  const { numClasses: c, gridSize: g, mapSize: m, featureDim } = COCO_INFO;
+  const { numClasses: c, gridSize: g, featureDim } = COCO_INFO;
   const f = featureDim!;
   const [r, d, k, pos, pixels] = [REGIONS, EMBED_DIM, 128, 8, COCO_INFO.mapSize ** 2];
   const tokens = 1 + 2 * r + g * g;

@@ -43,7 +43,10 @@ const QUICK: Record<string, string> = {
   SHNET_BENCH_ROUNDS: '1',
 };
 
-const load = () => loadavg().map((x) => x.toFixed(2)).join(', ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
 
 function main(): void {
   const env: NodeJS.ProcessEnv = { ...(process.env.SHNET_BENCH_QUICK === '1' ? QUICK : {}), ...process.env };

@@ -17,7 +17,21 @@ import { startMlflowServer } from '../test/support/mlflow-server';
 
 const EPOCHS = 25;
 const STEPS = 100;
-const VALIDATION = ['i2t/R1', 'i2t/R5', 'i2t/R10', 't2i/R1', 't2i/R5', 't2i/R10', 'rsum', 'i2t/medr', 't2i/medr', 'i2t/meanr', 't2i/meanr', 'val/loss', 'val/time'];
+const VALIDATION = [
+  'i2t/R1',
+  'i2t/R5',
+  'i2t/R10',
+  't2i/R1',
+  't2i/R5',
+  't2i/R10',
+  'rsum',
+  'i2t/medr',
+  't2i/medr',
+  'i2t/meanr',
+  't2i/meanr',
+  'val/loss',
+  'val/time',
+];
 
 async function main() {
   const stepMs = Number(process.argv[2] ?? 2);

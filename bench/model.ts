@@ -60,8 +60,14 @@ export function imageBatch(b: number): ImageInputs {
     regionLengths: new Int32Array(b).fill(REGIONS),
     segmentation: {
       classGrid: tf.tensor4d(seededValues(b * c * g * g, 2), [b, c, g, g]),
-      labelMap: tf.tensor3d(Float32Array.from(seededValues(b * m * m, 3), (x) => Math.floor((x + 1) * 66)), [b, m, m]),
-      categories: tf.tensor2d(Float32Array.from(seededValues(b * c, 4), (x) => (x > 0.8 ? 1 : 0)), [b, c]),
+      labelMap: tf.tensor3d(
+        Float32Array.from(seededValues(b * m * m, 3), (x) => Math.floor((x + 1) * 66)),
+        [b, m, m],
+      ),
+      categories: tf.tensor2d(
+        Float32Array.from(seededValues(b * c, 4), (x) => (x > 0.8 ? 1 : 0)),
+        [b, c],
+      ),
     },
   };
 }

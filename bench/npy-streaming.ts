@@ -103,7 +103,15 @@ export async function npyStreaming(): Promise<SectionResult> {
     const catMBs = bytes / catSeconds / 1e6;
     const row = (name: string, s: number) => {
       const ratio = dataBytes / s / 1e6 / catMBs;
-      return { section: '5 streaming', measure: `${name}, ${shape}`, value: `${fmt(dataBytes / s / 1e6, 0)} MB/s`, against: `cat ${fmt(catMBs, 0)} MB/s (page cache, start-up excluded)`, ratio, target: '≥ 0.8', met: ratio >= 0.8 };
+      return {
+        section: '5 streaming',
+        measure: `${name}, ${shape}`,
+        value: `${fmt(dataBytes / s / 1e6, 0)} MB/s`,
+        against: `cat ${fmt(catMBs, 0)} MB/s (page cache, start-up excluded)`,
+        ratio,
+        target: '≥ 0.8',
+        met: ratio >= 0.8,
+      };
     };
     return { rows: [row('NpyReader.readRows', readSeconds), row('NpyReader.readRowsSync', syncSeconds)], data: { checksum } };
   } finally {

@@ -39,7 +39,14 @@ export function formatTable(rows: readonly Row[]): string {
     r.met == null ? '' : r.met ? 'yes' : 'NO',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  return [header, widths.map((w) => '-'.repeat(w)), ...cells].map((row) => row.map((c, i) => c.padEnd(widths[i])).join(' | ').trimEnd()).join('\n');
+  return [header, widths.map((w) => '-'.repeat(w)), ...cells]
+    .map((row) =>
+      row
+        .map((c, i) => c.padEnd(widths[i]))
+        .join(' | ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The same rows as a Markdown table (for docs/performance.md). */
@@ -47,7 +54,9 @@ export function formatMarkdown(rows: readonly Row[]): string {
   const lines = ['| section | measure | value | against | ratio | target | met |', '|---|---|---|---|---|---|---|'];
   for (const r of rows) {
     const ratio = r.ratio == null ? '' : r.ratio >= 100 ? r.ratio.toFixed(0) : r.ratio.toPrecision(3);
-    lines.push(`| ${r.section} | ${r.measure} | ${r.value} | ${r.against ?? ''} | ${ratio} | ${r.target ?? ''} | ${r.met == null ? '' : r.met ? 'yes' : '**no**'} |`);
+    lines.push(
+      `| ${r.section} | ${r.measure} | ${r.value} | ${r.against ?? ''} | ${ratio} | ${r.target ?? ''} | ${r.met == null ? '' : r.met ? 'yes' : '**no**'} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -47,13 +47,24 @@ async function main() {
   const base = [...tinyShapesOverrides(1).filter((o) => !o.startsWith('seed=')), 'tracker={type: mlflow, args: {offline: true}}'];
   const redis = await startRedisServer();
   const worker = startShnet(['worker', '--queue', 'bench'], { cwd: dir, env: { REDIS_URL: redis.url } });
-  const results: Record<string, { wall: number[]; trial: number[]; gap: number[] }> = { local: { wall: [], trial: [], gap: [] }, bullmq: { wall: [], trial: [], gap: [] } };
+  const results: Record<string, { wall: number[]; trial: number[]; gap: number[] }> = {
+    local: { wall: [], trial: [], gap: [] },
+    bullmq: { wall: [], trial: [], gap: [] },
+  };
   try {
-    await waitFor(() => /waiting for trials/.test(worker.output()), 30_000, () => worker.output());
+    await waitFor(
+      () => /waiting for trials/.test(worker.output()),
+      30_000,
+      () => worker.output(),
+    );
     for (let round = 0; round < rounds; round++) {
       for (const executor of ['local', 'bullmq']) {
         const output = join(dir, `runs-${executor}-${round}`);
-        const wall = timedSweep(['sweep', file, '--executor', executor, ...(executor === 'bullmq' ? ['--queue', 'bench'] : []), ...setFlags([...base, `output=${output}`])], dir, { REDIS_URL: redis.url });
+        const wall = timedSweep(
+          ['sweep', file, '--executor', executor, ...(executor === 'bullmq' ? ['--queue', 'bench'] : []), ...setFlags([...base, `output=${output}`])],
+          dir,
+          { REDIS_URL: redis.url },
+        );
         const times = trialTimes(join(output, 'sweeps'));
         results[executor].wall.push(wall / n);
         results[executor].trial.push(...times.map((t) => (t.end - t.start) / 1000));
@@ -62,7 +73,9 @@ async function main() {
     }
     console.log(`${n} trials per sweep, one at a time, ${rounds} sweeps per executor`);
     for (const [executor, r] of Object.entries(results)) {
-      console.log(`${executor.padEnd(6)}: ${mean(r.wall).toFixed(2)} s wall per trial, ${mean(r.trial).toFixed(2)} s in shnet run, ${(mean(r.gap) * 1000).toFixed(0)} ms between trials`);
+      console.log(
+        `${executor.padEnd(6)}: ${mean(r.wall).toFixed(2)} s wall per trial, ${mean(r.trial).toFixed(2)} s in shnet run, ${(mean(r.gap) * 1000).toFixed(0)} ms between trials`,
+      );
     }
     console.log(`queue overhead per trial (gap difference): ${((mean(results.bullmq.gap) - mean(results.local.gap)) * 1000).toFixed(0)} ms`);
   } finally {

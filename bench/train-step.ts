@@ -18,7 +18,7 @@ import { createRng } from '../core/services/rng';
 import { matmulGflops } from './backend-matmul';
 import { total, trainingStepFlops, type BlockFlops } from './flops';
 import { buildModel, captions, EMBED_DIM, imageBatch, medianMs, REGIONS, type TextEncoderKind } from './model';
-import { envNumber, fmt, gflops, runSection, type Row, type SectionResult } from './report';
+import { fmt, gflops, runSection, type Row, type SectionResult } from './report';
 
 const SECTION = '2 training step';
 /** The PyTorch reference on the same kind of machine: image encoder forward + backward at batch 32. */
@@ -33,7 +33,10 @@ function option(position: number, env: string, fallback: string): string {
 
 type Variables = tf.Variable[];
 const own = (o: { parameters(): { variable: tf.Variable; trainable: boolean }[] }): Variables =>
-  o.parameters().filter((p) => p.trainable).map((p) => p.variable);
+  o
+    .parameters()
+    .filter((p) => p.trainable)
+    .map((p) => p.variable);
 
 /** Forward + backward of `f` against `vars`, gradients read back and dropped. */
 function gradStep(f: () => tf.Scalar, vars: Variables): void {
@@ -123,7 +126,11 @@ export async function trainStep(): Promise<SectionResult> {
     ['  VSpM (spatial highlight) fwd+bwd', spatialMs, of('VSpM')],
     ['  VSeM (semantic highlight) fwd+bwd', semanticMs, of('VSeM')],
     ['  GPO (123 tokens) fwd+bwd', gpoMs, of('GPO')],
-    ['  rest of the image encoder (fc, MLPs, tokens; by difference)', Math.max(0, imageMs - spatialMs - semanticMs - gpoMs), flops.image.filter((x) => !/^(VSpM|VSeM|GPO)/.test(x.block))],
+    [
+      '  rest of the image encoder (fc, MLPs, tokens; by difference)',
+      Math.max(0, imageMs - spatialMs - semanticMs - gpoMs),
+      flops.image.filter((x) => !/^(VSpM|VSeM|GPO)/.test(x.block)),
+    ],
     ['AdamW apply', applyMs, []],
   ];
   for (const [what, ms, blocks] of breakdown) {

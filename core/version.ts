@@ -1,1 +1,1 @@
-export const shnetVersion = "0.1.0";
+export const shnetVersion = '0.1.0';

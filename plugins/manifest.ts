@@ -58,9 +58,5 @@ export const manifest: PluginManifest = {
     localExecutorSpec,
     bullmqExecutorSpec,
   ],
-  commands: [
-    ...mlflowCommands,
-    ...shapesCommands,
-    ...bullmqCommands,
-  ],
+  commands: [...mlflowCommands, ...shapesCommands, ...bullmqCommands],
 };

@@ -19,7 +19,10 @@ function flatPositions(indices: tf.Tensor, rows: number, r: number): tf.Tensor1D
     return tf.add(indices.reshape([rows, r]), rowStarts).reshape([-1]);
   }
   const rowStarts = tf.range(0, rows * r, r, 'float32').reshape([rows, 1]);
-  return tf.add(indices.reshape([rows, r]).cast('float32'), rowStarts).reshape([-1]).cast('int32') as tf.Tensor1D;
+  return tf
+    .add(indices.reshape([rows, r]).cast('float32'), rowStarts)
+    .reshape([-1])
+    .cast('int32') as tf.Tensor1D;
 }
 
 /** The sort, optionally handing its indices out (kept past any tidy: the caller disposes them). */
@@ -33,8 +36,7 @@ function sortWithGradient(x: tf.Tensor, onIndices?: (indices: tf.Tensor) => void
     return {
       value: values,
       // A permutation scatter: each input position receives the gradient of the one output it moved to.
-      gradFunc: (dy, [positions]) =>
-        tf.unsortedSegmentSum((dy as tf.Tensor).reshape([-1]), positions as tf.Tensor1D, t.size).reshape(t.shape),
+      gradFunc: (dy, [positions]) => tf.unsortedSegmentSum((dy as tf.Tensor).reshape([-1]), positions as tf.Tensor1D, t.size).reshape(t.shape),
     };
   });
   return sort(x);

@@ -174,9 +174,7 @@ export async function selectBackend(request: BackendRequest = 'auto'): Promise<B
     }
     if (request !== 'auto') {
       if (previous != null && tf.engine().registry[previous] != null) await tf.setBackend(previous);
-      throw new Error(
-        `Backend '${name}' is not available: ${failure}. Installed: ${installedBackends().join(', ')} (or 'auto')`,
-      );
+      throw new Error(`Backend '${name}' is not available: ${failure}. Installed: ${installedBackends().join(', ')} (or 'auto')`);
     }
     skipped.push(`${name}: ${failure}`);
   }

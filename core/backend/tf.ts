@@ -17,13 +17,13 @@ const BANNER_MUTED = Symbol.for('shnet.cpuBannerMuted');
  * Flags such as `PROD` or `IS_TEST` would also silence it, but they silence every other tfjs warning with it.
  */
 function muteCpuBanner(): void {
-  const entry = tf.engine().registryFactory['cpu'] as
-    | ({ factory: () => tf.KernelBackend | Promise<tf.KernelBackend> } & { [BANNER_MUTED]?: true })
-    | undefined;
+  const entry = tf.engine().registryFactory['cpu'] as ({ factory: () => tf.KernelBackend | Promise<tf.KernelBackend> } & { [BANNER_MUTED]?: true }) | undefined;
   if (entry == null || entry[BANNER_MUTED]) return;
   const makeBackend = entry.factory;
   entry.factory = () => {
     const backend = makeBackend() as tf.KernelBackend;
+    // The cpu backend prints a banner on creation; it is muted here, and only here.
+    /* eslint-disable no-console */
     const { log, warn } = console;
     console.log = console.warn = () => {};
     try {
@@ -32,6 +32,7 @@ function muteCpuBanner(): void {
       console.log = log;
       console.warn = warn;
     }
+    /* eslint-enable no-console */
     return backend;
   };
   entry[BANNER_MUTED] = true;

@@ -17,7 +17,12 @@ function describeType(option: TSchema): string {
   if (Array.isArray(option.anyOf)) return (option.anyOf as TSchema[]).map(describeType).join(' | ');
   if (Array.isArray(option.enum)) return option.enum.map((v: unknown) => JSON.stringify(v)).join(' | ');
   if (option.type === 'array') return `${describeType((option.items ?? {}) as TSchema)}[]`;
-  const bounds = [option.minimum !== undefined ? `>=${option.minimum}` : '', option.exclusiveMinimum !== undefined ? `>${option.exclusiveMinimum}` : '', option.maximum !== undefined ? `<=${option.maximum}` : '']
-    .filter(Boolean).join(' ');
+  const bounds = [
+    option.minimum !== undefined ? `>=${option.minimum}` : '',
+    option.exclusiveMinimum !== undefined ? `>${option.exclusiveMinimum}` : '',
+    option.maximum !== undefined ? `<=${option.maximum}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   return `${String(option.type ?? 'any')}${bounds ? ` (${bounds})` : ''}`;
 }

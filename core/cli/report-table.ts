@@ -23,9 +23,20 @@ export function formatReportTable(report: EvaluationReport, title: string): stri
   const rows: Array<[string, Readonly<Record<string, number>>]> = [];
   report.folds?.forEach((fold, f) => rows.push([`fold ${f + 1}`, fold]));
   rows.push([report.folds ? 'mean' : report.protocol, report.metrics]);
-  const extras = new Set(Object.keys(report.metrics).filter((k) => k.split('/').length === 3).map((k) => k.split('/')[0]));
+  const extras = new Set(
+    Object.keys(report.metrics)
+      .filter((k) => k.split('/').length === 3)
+      .map((k) => k.split('/')[0]),
+  );
   for (const extra of extras) {
-    rows.push([extra, Object.fromEntries(Object.entries(report.metrics).filter(([k]) => k.startsWith(`${extra}/`)).map(([k, v]) => [k.slice(extra.length + 1), v]))]);
+    rows.push([
+      extra,
+      Object.fromEntries(
+        Object.entries(report.metrics)
+          .filter(([k]) => k.startsWith(`${extra}/`))
+          .map(([k, v]) => [k.slice(extra.length + 1), v]),
+      ),
+    ]);
   }
   const cell = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(Number.isInteger(v) ? 0 : 2));
   const table = [['', ...COLUMNS.map(([label]) => label)], ...rows.map(([label, m]) => [label, ...COLUMNS.map(([, key]) => cell(m[key]))])];

@@ -74,9 +74,7 @@ function randomProjection(subject: ModuleSubject, outputs: Outputs, seed: number
 
 /** Weights that must get a gradient (those declared `unusedInForward` are exempt), then the gradient inputs. */
 function trainableOf(subject: ModuleSubject): { name: string; variable: tf.Variable }[] {
-  const params = (subject.owner.parameters?.() ?? [])
-    .filter((p) => p.trainable && !p.unusedInForward)
-    .map((p) => ({ name: p.name, variable: p.variable }));
+  const params = (subject.owner.parameters?.() ?? []).filter((p) => p.trainable && !p.unusedInForward).map((p) => ({ name: p.name, variable: p.variable }));
   const inputs = [...(subject.gradientInputs ?? [])].map(([name, variable]) => ({ name, variable }));
   return [...params, ...inputs];
 }
@@ -86,10 +84,17 @@ function trainingStep(subject: ModuleSubject, seed: number): Map<string, number>
   const targets = trainableOf(subject);
   const nameOf = new Map(targets.map((t) => [t.variable.name, t.name]));
   const inputs = new Set(subject.gradientInputs?.values() ?? []);
-  const { value, grads } = tf.variableGrads(() => tf.tidy(() => randomProjection(subject, subject.forward(training(seed)), seed + 1)), targets.map((t) => t.variable));
+  const { value, grads } = tf.variableGrads(
+    () => tf.tidy(() => randomProjection(subject, subject.forward(training(seed)), seed + 1)),
+    targets.map((t) => t.variable),
+  );
   try {
     const magnitudes = new Map<string, number>();
-    for (const [variableName, g] of Object.entries(grads)) magnitudes.set(nameOf.get(variableName)!, tf.tidy(() => g.abs().max().dataSync()[0]));
+    for (const [variableName, g] of Object.entries(grads))
+      magnitudes.set(
+        nameOf.get(variableName)!,
+        tf.tidy(() => g.abs().max().dataSync()[0]),
+      );
     tf.tidy(() => {
       for (const t of targets) {
         const g = grads[t.variable.name];
@@ -127,7 +132,11 @@ export async function runModuleChecks(recorder: CheckRecorder, subject: ModuleSu
       ...withOutputs(training(seed), (o) => subject.contract(o, training(seed)).map((p) => `training: ${p}`)),
     ];
     failIfAny(problems);
-    return withOutputs(evaluation(seed), (o) => Object.entries(o).map(([n, t]) => `${n} [${t.shape.join(', ')}]`).join(', '));
+    return withOutputs(evaluation(seed), (o) =>
+      Object.entries(o)
+        .map(([n, t]) => `${n} [${t.shape.join(', ')}]`)
+        .join(', '),
+    );
   });
 
   await recorder.check(MODULE_CHECKS.finite, () => {
@@ -148,7 +157,10 @@ export async function runModuleChecks(recorder: CheckRecorder, subject: ModuleSu
     await recorder.check(MODULE_CHECKS.normalised, () => {
       const norms = withOutputs(evaluation(seed), (o) => tf.tidy(() => Array.from(o[name].norm(2, -1).dataSync())));
       const bad = norms.map((n, i) => [i, n]).filter(([, n]) => !(Math.abs(n - 1) <= 1e-4));
-      failIfAny(bad.map(([i, n]) => `${name} row ${i} has norm ${n}`), 'row');
+      failIfAny(
+        bad.map(([i, n]) => `${name} row ${i} has norm ${n}`),
+        'row',
+      );
       return `${norms.length} rows of norm 1 ± 1e-4`;
     });
   }

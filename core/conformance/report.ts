@@ -46,7 +46,7 @@ export class CheckRecorder {
     if (!this.planned.includes(name)) throw new Error(`conformance check '${name}' is not in the plan (${this.planned.join(', ')})`);
     const start = Date.now();
     let passed = true;
-    let message = 'ok';
+    let message: string;
     try {
       message = (await run()) || 'ok';
     } catch (error) {
@@ -58,9 +58,7 @@ export class CheckRecorder {
   }
 
   report(plugin: string, reasonForMissing: string): ConformanceReport {
-    const checks = this.planned.map(
-      (name) => this.done.get(name) ?? { name, passed: false, message: `not run: ${reasonForMissing}`, milliseconds: 0 },
-    );
+    const checks = this.planned.map((name) => this.done.get(name) ?? { name, passed: false, message: `not run: ${reasonForMissing}`, milliseconds: 0 });
     return { plugin, checks, passed: checks.every((c) => c.passed) };
   }
 }
@@ -69,7 +67,11 @@ export class CheckRecorder {
 export function formatReports(reports: readonly ConformanceReport[]): string {
   const rows = reports.flatMap((r) => r.checks.map((c) => [r.plugin, c.passed ? 'PASS' : 'FAIL', c.name, c.message]));
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i].length), ['plugin', 'result', 'check'][i].length));
-  const line = (cells: string[]) => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell))
+      .join('  ')
+      .trimEnd();
   const failed = rows.filter((row) => row[1] === 'FAIL').length;
   return [
     line(['plugin', 'result', 'check', 'message']),

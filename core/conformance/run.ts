@@ -24,7 +24,6 @@ export const OPTION_CHECKS = {
 
 export const BUILD_CHECK = 'build: through DI with tiny args';
 
-
 /**
  * The checks {@link runConformance} reports for a plugin of `spec`'s kind, in order (what `describeConformance`
  * turns into one mocha test each).

@@ -21,11 +21,7 @@ export const CONFORMANCE_EMBED_DIM = 8;
 export const CONFORMANCE_LENGTHS: readonly number[] = [4, 2, 3];
 
 /** Captions of a conformance batch (one per image); `prepare` sees each five times, as a data set gives them. */
-export const CONFORMANCE_CAPTIONS: readonly string[] = [
-  'a man rides a horse on the beach',
-  'two dogs run by the sea',
-  'a bowl of soup on the table',
-];
+export const CONFORMANCE_CAPTIONS: readonly string[] = ['a man rides a horse on the beach', 'two dogs run by the sea', 'a bowl of soup on the table'];
 
 /** `n` values uniform in [lo, hi) from `rng`. */
 export function uniform(n: number, rng: Rng, lo = -1, hi = 1): Float32Array {
@@ -79,7 +75,10 @@ export function conformanceImages(info: DataInfo, rng: Rng, lengths: readonly nu
     boxes: tf.tensor3d(boxes, [b, r, 4]),
     segmentation: {
       classGrid: tf.tensor4d(uniform(b * c * g * g, rng), [b, c, g, g]),
-      labelMap: tf.tensor3d(Float32Array.from({ length: b * m * m }, () => rng.int(c)), [b, m, m]),
+      labelMap: tf.tensor3d(
+        Float32Array.from({ length: b * m * m }, () => rng.int(c)),
+        [b, m, m],
+      ),
       categories: tf.tensor2d(categories, [b, c]),
     },
   };

@@ -43,7 +43,7 @@ export class AtomicFile {
   /** Appends `bytes`. */
   write(bytes: Uint8Array): void {
     const fd = this.openFd();
-    for (let done = 0; done < bytes.byteLength; ) {
+    for (let done = 0; done < bytes.byteLength;) {
       done += writeSync(fd, bytes, done, Math.min(WRITE_CHUNK_BYTES, bytes.byteLength - done));
     }
   }

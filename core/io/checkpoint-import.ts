@@ -253,10 +253,16 @@ export function describePlan(plan: ImportPlan, checkpoint: SourceCheckpoint): st
   const section = (title: string, items: readonly string[]) => {
     if (items.length > 0) lines.push(`${title} (${items.length}):`, ...items.map((item) => `  ${item}`));
   };
-  section('ignored (reference-only)', plan.ignored.map((i) => `${i.key}: ${i.reason}`));
+  section(
+    'ignored (reference-only)',
+    plan.ignored.map((i) => `${i.key}: ${i.reason}`),
+  );
   section('in the checkpoint, not in the model', plan.unexpected);
   section('in the model, not in the checkpoint (initial values kept)', plan.missing);
-  section('shape or dtype mismatch', plan.misShaped.map((m) => `${m.key}: ${m.problem}`));
+  section(
+    'shape or dtype mismatch',
+    plan.misShaped.map((m) => `${m.key}: ${m.problem}`),
+  );
   return lines;
 }
 

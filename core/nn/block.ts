@@ -78,5 +78,8 @@ export function countTrainable(owner: ParameterOwner): number {
 
 /** Trainable variables of an owner, in `parameters()` order (for `tf.variableGrads(f, varList)`). */
 export function trainableVariables(owner: ParameterOwner): tf.Variable[] {
-  return owner.parameters().filter((p) => p.trainable).map((p) => p.variable);
+  return owner
+    .parameters()
+    .filter((p) => p.trainable)
+    .map((p) => p.variable);
 }

@@ -6,10 +6,7 @@ import * as tf from '../backend/tf';
  *
  * @returns the clipped gradients (new tensors; the caller disposes the inputs) and the norm before clipping
  */
-export function clipByGlobalNorm(
-  grads: ReadonlyMap<string, tf.Tensor>,
-  maxNorm: number,
-): { grads: Map<string, tf.Tensor>; norm: number } {
+export function clipByGlobalNorm(grads: ReadonlyMap<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
   const norm = tf.tidy(() => {
     const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
     return squares.length === 0 ? 0 : tf.sqrt(tf.addN(squares)).dataSync()[0];

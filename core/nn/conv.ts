@@ -25,7 +25,11 @@ export class Conv2d extends Block {
     if (kernelSize % 2 !== 1) throw new Error(`Conv2d keeps the map size only with an odd kernel, got ${kernelSize}`);
     const bound = defaultBound(inChannels * kernelSize * kernelSize);
     const torchLayout = uniform(rng, [outChannels, inChannels, kernelSize, kernelSize], bound);
-    this.weight = this.addParameter('weight', tf.tidy(() => torchLayout.transpose([2, 3, 1, 0])), { torchLayout: [3, 2, 0, 1] });
+    this.weight = this.addParameter(
+      'weight',
+      tf.tidy(() => torchLayout.transpose([2, 3, 1, 0])),
+      { torchLayout: [3, 2, 0, 1] },
+    );
     torchLayout.dispose();
     this.bias = this.addParameter('bias', uniform(rng, [outChannels], bound));
   }

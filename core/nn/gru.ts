@@ -74,9 +74,7 @@ export class BiGru extends Block {
   private bothDirections(...inputs: [tf.Tensor3D, tf.Tensor3D]): [tf.Tensor3D, tf.Tensor3D] {
     const [b, t] = inputs[0].shape;
     const hSize = this.hiddenSize;
-    const gateBias = this.directions.map(({ bih, bhh }) =>
-      bih.add(tf.concat([bhh.slice(0, 2 * hSize), tf.zerosLike(bhh.slice(2 * hSize))])),
-    );
+    const gateBias = this.directions.map(({ bih, bhh }) => bih.add(tf.concat([bhh.slice(0, 2 * hSize), tf.zerosLike(bhh.slice(2 * hSize))])));
     // One matMul per direction projects every step's input; only h·W_hh stays inside the recurrence.
     const projected = inputs.map((x, d) =>
       tf.fused

@@ -33,7 +33,15 @@ export function xavierBound(fanIn: number, fanOut: number): number {
  * `normal_(0, initializer_range)`. std 0 gives zeros without drawing.
  */
 export function normal(rng: Rng, shape: readonly number[], std: number): tf.Tensor {
-  return tf.tensor(normalValues(rng, shape.reduce((a, b) => a * b, 1), std), [...shape], 'float32');
+  return tf.tensor(
+    normalValues(
+      rng,
+      shape.reduce((a, b) => a * b, 1),
+      std,
+    ),
+    [...shape],
+    'float32',
+  );
 }
 
 /** `size` host values drawn as {@link normal} draws them (for callers that edit them before upload). */

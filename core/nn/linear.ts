@@ -36,15 +36,16 @@ export class Linear extends Block {
       typeof init === 'object'
         ? normal(rng, [outFeatures, inFeatures], init.normal)
         : uniform(rng, [outFeatures, inFeatures], init === 'xavier' ? xavierBound(inFeatures, outFeatures) : defaultBound(inFeatures));
-    this.weight = this.addParameter('weight', tf.tidy(() => torchLayout.transpose()), { torchLayout: [1, 0] });
+    this.weight = this.addParameter(
+      'weight',
+      tf.tidy(() => torchLayout.transpose()),
+      { torchLayout: [1, 0] },
+    );
     torchLayout.dispose();
     this.bias =
       options.bias === false
         ? null
-        : this.addParameter(
-            'bias',
-            init === 'default' ? uniform(rng, [outFeatures], defaultBound(inFeatures)) : constant([outFeatures], 0),
-          );
+        : this.addParameter('bias', init === 'default' ? uniform(rng, [outFeatures], defaultBound(inFeatures)) : constant([outFeatures], 0));
   }
 
   /**
@@ -55,9 +56,7 @@ export class Linear extends Block {
     return tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
       const flat = x.reshape([-1, this.inFeatures]) as tf.Tensor2D;
-      const y = this.bias
-        ? tf.fused.matMul({ a: flat, b: this.weight as tf.Tensor2D, bias: this.bias })
-        : tf.matMul(flat, this.weight as tf.Tensor2D);
+      const y = this.bias ? tf.fused.matMul({ a: flat, b: this.weight as tf.Tensor2D, bias: this.bias }) : tf.matMul(flat, this.weight as tf.Tensor2D);
       return y.reshape([...lead, this.outFeatures]) as T;
     });
   }

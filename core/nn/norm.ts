@@ -26,7 +26,11 @@ export class LayerNorm extends Block {
   apply<T extends tf.Tensor>(x: T): T {
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
-      return x.sub(mean).mul(tf.rsqrt(variance.add(this.eps))).mul(this.weight).add(this.bias) as T;
+      return x
+        .sub(mean)
+        .mul(tf.rsqrt(variance.add(this.eps)))
+        .mul(this.weight)
+        .add(this.bias) as T;
     });
   }
 }

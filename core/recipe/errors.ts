@@ -26,8 +26,7 @@ export function formatProblem(problem: RecipeProblem): string {
 
 /** Problems in reading order: by file, then line (stable, so problems on one line keep their order). */
 export function sortProblems(problems: readonly RecipeProblem[]): RecipeProblem[] {
-  return [...problems].sort((a, b) =>
-    (a.location?.file ?? '').localeCompare(b.location?.file ?? '') || (a.location?.line ?? 0) - (b.location?.line ?? 0));
+  return [...problems].sort((a, b) => (a.location?.file ?? '').localeCompare(b.location?.file ?? '') || (a.location?.line ?? 0) - (b.location?.line ?? 0));
 }
 
 /** Every problem found in a recipe, reported at once, in reading order. Exit code 2. */
@@ -35,10 +34,7 @@ export class RecipeError extends UsageError {
   readonly problems: readonly RecipeProblem[];
   constructor(problems: readonly RecipeProblem[]) {
     problems = sortProblems(problems);
-    super(
-      `recipe has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
-        problems.map((p) => `  ${formatProblem(p)}`).join('\n'),
-    );
+    super(`recipe has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` + problems.map((p) => `  ${formatProblem(p)}`).join('\n'));
     this.problems = problems;
   }
 }

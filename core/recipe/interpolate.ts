@@ -37,7 +37,11 @@ export function interpolateRecipe(recipe: LocatedRecipe): void {
       const key = [...cycle].sort().join(' ');
       if (!reportedCycles.has(key)) {
         reportedCycles.add(key);
-        problems.push({ path, message: `\${${reference}} is part of a reference cycle (${[...cycle, reference].join(' -> ')})`, location: locate(recipe.locations, path) });
+        problems.push({
+          path,
+          message: `\${${reference}} is part of a reference cycle (${[...cycle, reference].join(' -> ')})`,
+          location: locate(recipe.locations, path),
+        });
       }
       return FAILED;
     }

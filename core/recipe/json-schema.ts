@@ -27,9 +27,15 @@ export function recipeJsonSchema(registry: PluginRegistry): JsonSchema {
     type: 'object',
     additionalProperties: false,
     properties: {
-      [RecipeKey.extends]: { description: 'recipe(s) this one is merged onto, relative paths', anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+      [RecipeKey.extends]: {
+        description: 'recipe(s) this one is merged onto, relative paths',
+        anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+      },
       [RecipeKey.plugins]: { description: 'plugin manifests to load: relative paths or package names', type: 'array', items: { type: 'string' } },
-      [RecipeKey.sweep]: { type: 'object', description: 'keys to vary when this recipe is given to `shnet sweep` (see docs/sweeps.md); ignored by `shnet run`' },
+      [RecipeKey.sweep]: {
+        type: 'object',
+        description: 'keys to vary when this recipe is given to `shnet sweep` (see docs/sweeps.md); ignored by `shnet run`',
+      },
       ...mapValues(RootSettings.properties as Record<string, TSchema>, partial),
       ...slotProperties(slots),
     },
@@ -60,7 +66,10 @@ function slotProperties(slots: Readonly<Record<string, SlotSpec>>): Record<strin
         return [name, { type: 'object', additionalProperties: false, properties: build(path, groups.get(path) ?? []) }];
       }),
     );
-  return build('', Object.keys(slots).map((s) => s.split('.')[0]));
+  return build(
+    '',
+    Object.keys(slots).map((s) => s.split('.')[0]),
+  );
 }
 
 /** A node of `kind`: `type` is one of the registered names, and `args` follows the chosen plugin's options. */
@@ -74,18 +83,25 @@ function nodeSchema(kind: PluginKind, registry: PluginRegistry): JsonSchema {
     properties: {
       ...slotProperties(anySlots),
       // An empty enum is not valid JSON Schema; `not: {}` accepts nothing, which is what no registered plugin means.
-      [NodeKey.type]: plugins.length > 0 ? { enum: plugins.map((p) => p.spec.name), description: `which ${kind} plugin` } : { not: {}, description: `no ${kind} plugin is registered` },
+      [NodeKey.type]:
+        plugins.length > 0
+          ? { enum: plugins.map((p) => p.spec.name), description: `which ${kind} plugin` }
+          : { not: {}, description: `no ${kind} plugin is registered` },
       [NodeKey.args]: { type: 'object' },
       [NodeKey.merge]: { type: 'boolean', description: 'keep the base args although type changed' },
     },
-    ...(plugins.length === 0 ? {} : { allOf: plugins.map((p) => ({
-      if: { properties: { [NodeKey.type]: { const: p.spec.name } }, required: [NodeKey.type] },
-      then: {
-        description: p.spec.doc,
-        properties: { [NodeKey.args]: partial(p.spec.options), ...slotProperties(p.spec.slots ?? {}) },
-        propertyNames: { enum: [...Object.values(NodeKey), ...new Set(Object.keys(p.spec.slots ?? {}).map((s) => s.split('.')[0]))] },
-      },
-    })) }),
+    ...(plugins.length === 0
+      ? {}
+      : {
+          allOf: plugins.map((p) => ({
+            if: { properties: { [NodeKey.type]: { const: p.spec.name } }, required: [NodeKey.type] },
+            then: {
+              description: p.spec.doc,
+              properties: { [NodeKey.args]: partial(p.spec.options), ...slotProperties(p.spec.slots ?? {}) },
+              propertyNames: { enum: [...Object.values(NodeKey), ...new Set(Object.keys(p.spec.slots ?? {}).map((s) => s.split('.')[0]))] },
+            },
+          })),
+        }),
     ...(slotNames.size === 0 ? { additionalProperties: false } : {}),
   };
 }

@@ -37,12 +37,7 @@ export function loadRecipe(file: string, overrides: readonly string[] = []): Loa
   return { ...merged, files, plugins };
 }
 
-function loadWithBases(
-  file: string,
-  chain: readonly string[],
-  files: string[],
-  plugins: PluginEntry[],
-): LocatedRecipe {
+function loadWithBases(file: string, chain: readonly string[], files: string[], plugins: PluginEntry[]): LocatedRecipe {
   const shown = displayPath(file);
   if (chain.includes(file)) {
     const cycle = [...chain.slice(chain.indexOf(file)), file].map(displayPath).join(' -> ');
@@ -50,11 +45,13 @@ function loadWithBases(
   }
   if (!existsSync(file)) {
     const parent = chain[chain.length - 1];
-    throw new RecipeError([{
-      path: parent ? RecipeKey.extends : '',
-      message: `recipe file not found: ${shown}`,
-      location: parent ? { file: displayPath(parent), line: 1 } : undefined,
-    }]);
+    throw new RecipeError([
+      {
+        path: parent ? RecipeKey.extends : '',
+        message: `recipe file not found: ${shown}`,
+        location: parent ? { file: displayPath(parent), line: 1 } : undefined,
+      },
+    ]);
   }
   files.push(file);
   const own = parseRecipeYaml(readFileSync(file, 'utf8'), shown);

@@ -41,8 +41,10 @@ function mergeValue(
   for (const [key, value] of Object.entries(over)) {
     if (key === NodeKey.merge) continue;
     // `result`, not `base`: args dropped by a type change must not be merged back in.
-    result[key] = key in result ? mergeValue(result[key], value, joinPath(path, key), locations, overLocations)
-      : mergeValue(undefined, value, joinPath(path, key), locations, overLocations);
+    result[key] =
+      key in result
+        ? mergeValue(result[key], value, joinPath(path, key), locations, overLocations)
+        : mergeValue(undefined, value, joinPath(path, key), locations, overLocations);
   }
   delete result[NodeKey.merge];
   return result;

@@ -23,8 +23,7 @@ export function parseRecipeYaml(text: string, file: string): LocatedRecipe {
     throw new RecipeError([{ path: '', message: 'a recipe must be a mapping of keys to values', location: { file, line: 1 } }]);
   }
   const locations = new Map<string, SourceLocation>();
-  const lineOf = (node: { range?: [number, number, number] | null } | null | undefined): number =>
-    node?.range ? lineCounter.linePos(node.range[0]).line : 1;
+  const lineOf = (node: { range?: [number, number, number] | null } | null | undefined): number => (node?.range ? lineCounter.linePos(node.range[0]).line : 1);
   const walk = (node: YamlNode | null | undefined, path: string): void => {
     if (isMap(node)) {
       for (const pair of node.items) {

@@ -68,10 +68,16 @@ export const RootSettings = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, description: 'run name (default: the recipe file name)' })),
     description: Type.Optional(Type.String({ description: 'one paragraph: what this recipe tests (MLflow run note)' })),
     stage: Type.Optional(
-      Type.Union(STAGES.map((n) => Type.Literal(n)), { description: "what the recipe trains: 'retrieval' (absent) or 'segmenter' (a segmenter alone, on label maps)" }),
+      Type.Union(
+        STAGES.map((n) => Type.Literal(n)),
+        { description: "what the recipe trains: 'retrieval' (absent) or 'segmenter' (a segmenter alone, on label maps)" },
+      ),
     ),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'RNG seed; drawn and written back when absent' })),
-    backend: Type.Union(BACKEND_NAMES.map((n) => Type.Literal(n)), { default: 'auto', description: 'TensorFlow.js backend' }),
+    backend: Type.Union(
+      BACKEND_NAMES.map((n) => Type.Literal(n)),
+      { default: 'auto', description: 'TensorFlow.js backend' },
+    ),
     experiment: Type.String({ minLength: 1, default: 'shnet', description: 'MLflow experiment name' }),
     output: Type.String({ default: 'runs', description: 'folder under which run folders are created' }),
     vars: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'free values for ${vars.x} references (shared widths, sizes)' }),

@@ -85,7 +85,11 @@ export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry):
         const relative = prefix ? `${prefix}.${key}` : key;
         if (!allowed.includes(key)) {
           const hint = closestNames(key, allowed);
-          problem(joinPath(path, relative), `unknown key${hint.length ? `; did you mean '${hint[0]}'?` : ''} (allowed here: ${allowed.join(', ')})`, pluginName);
+          problem(
+            joinPath(path, relative),
+            `unknown key${hint.length ? `; did you mean '${hint[0]}'?` : ''} (allowed here: ${allowed.join(', ')})`,
+            pluginName,
+          );
         } else if (groups.has(relative)) {
           const group = object[key];
           if (!isPlainObject(group)) problem(joinPath(path, relative), `expected a mapping of ${groups.get(relative)!.join(', ')}`, pluginName);
@@ -109,7 +113,12 @@ export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry):
 export function validateOptions(plugin: RegisteredPlugin, args: Record<string, unknown>, argsPath: string): RecipeProblem[] {
   const problems: RecipeProblem[] = [];
   if (!plugin.validate(args)) {
-    reportSchemaErrors(plugin.validate, argsPath, (path, message, name) => problems.push({ path, message, plugin: name }), `${plugin.spec.kind}/${plugin.spec.name}`);
+    reportSchemaErrors(
+      plugin.validate,
+      argsPath,
+      (path, message, name) => problems.push({ path, message, plugin: name }),
+      `${plugin.spec.kind}/${plugin.spec.name}`,
+    );
   }
   return problems;
 }

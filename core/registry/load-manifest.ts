@@ -39,7 +39,7 @@ let typeScriptRegistered = false;
 /** Lets `.ts` plugins load without a build step (transpile only: type errors are the plugin author's build's job). */
 function registerTypeScript(): void {
   if (typeScriptRegistered) return;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   const tsNode = require('ts-node') as typeof import('ts-node');
   tsNode.register({
     transpileOnly: true,

@@ -37,8 +37,7 @@ export class PluginRegistry {
       const existing = this.byKind.get(spec.kind)?.get(spec.name);
       if (existing && !(spec.override ?? manifest.override)) {
         problems.push(
-          `${spec.kind} '${spec.name}' is already registered by '${existing.source}'; ` +
-            `set 'override: true' in ${manifest.name}'s manifest to replace it`,
+          `${spec.kind} '${spec.name}' is already registered by '${existing.source}'; ` + `set 'override: true' in ${manifest.name}'s manifest to replace it`,
         );
       }
     }
@@ -86,8 +85,7 @@ export class PluginRegistry {
     if (suggestions.length > 0) lines[0] += `; did you mean ${suggestions.map((s) => `'${s}'`).join(' or ')}?`;
     lines.push(
       available.length > 0 ? `${kind} plugins: ${available.join(', ')}` : `no ${kind} plugins are registered`,
-      `(looked in manifests: ${this.manifests.map((m) => m.name).join(', ') || 'none'}; ` +
-        `load more with the recipe's 'plugins:' list)`,
+      `(looked in manifests: ${this.manifests.map((m) => m.name).join(', ') || 'none'}; ` + `load more with the recipe's 'plugins:' list)`,
     );
     return lines.join('\n');
   }

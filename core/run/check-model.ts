@@ -26,7 +26,8 @@ export async function checkModel(built: BuiltRun, split: string, rng: Rng, image
         return [tf.norm(img, 2, 1).arraySync() as number[], tf.norm(txt, 2, 1).arraySync() as number[], img.shape, txt.shape];
       });
       const problems: string[] = [];
-      if (imageShape[0] !== count || textShape[0] !== count) problems.push(`batch ${count} gave image ${JSON.stringify(imageShape)} and caption ${JSON.stringify(textShape)} embeddings`);
+      if (imageShape[0] !== count || textShape[0] !== count)
+        problems.push(`batch ${count} gave image ${JSON.stringify(imageShape)} and caption ${JSON.stringify(textShape)} embeddings`);
       if (imageShape[1] !== textShape[1]) problems.push(`image embeddings are ${imageShape[1]}-d but caption embeddings are ${textShape[1]}-d`);
       const bad = [...imageNorms, ...textNorms].filter((n) => !Number.isFinite(n) || Math.abs(n - 1) > 1e-3);
       if (bad.length > 0) problems.push(`embeddings are not finite unit vectors (norms ${bad.slice(0, 3).join(', ')})`);

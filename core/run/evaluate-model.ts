@@ -61,7 +61,9 @@ export async function withModelSplit<T>(
 export async function encodeModelSplit(model: LoadedModel, data: DatasetSplit, logger: Logger): Promise<EmbeddingSet> {
   const started = Date.now();
   const embeddings = await encodeSplit(data, data.numImages, model.built, createRng(model.state.seed ?? 0).fork('test'));
-  logger.info(`encoded '${data.name}': ${data.numImages} images and ${5 * data.numImages} captions, ${embeddings.dim}-d, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  logger.info(
+    `encoded '${data.name}': ${data.numImages} images and ${5 * data.numImages} captions, ${embeddings.dim}-d, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   return embeddings;
 }
 
@@ -79,7 +81,14 @@ export async function evaluateModel(
   return withModelSplit(manifests, target, split, logger, async (model, data) => {
     const evaluator = requireEvaluator(model);
     const report = await evaluator.evaluate(await encodeModelSplit(model, data, logger), options);
-    return { split: data.name, numImages: data.numImages, report, checkpoint: model.source.checkpoint, recipe: model.source.recipe, runDir: model.source.runDir };
+    return {
+      split: data.name,
+      numImages: data.numImages,
+      report,
+      checkpoint: model.source.checkpoint,
+      recipe: model.source.recipe,
+      runDir: model.source.runDir,
+    };
   });
 }
 
@@ -110,7 +119,9 @@ export async function evaluateEnsemble(
       paths.push(join(scratch, `member-${i}.npy`));
       members.push(await evaluateModel(manifests, target, split, logger, { protocol: options.protocol, saveSimilarity: paths[i] }));
       if (members[i].numImages !== members[0].numImages) {
-        throw new UsageError(`ensemble members disagree on the split: ${targets[0].target} has ${members[0].numImages} images, ${target.target} ${members[i].numImages}`);
+        throw new UsageError(
+          `ensemble members disagree on the split: ${targets[0].target} has ${members[0].numImages} images, ${target.target} ${members[i].numImages}`,
+        );
       }
     }
     // The first member's recipe decides the protocol; its evaluator is rebuilt without loading any weights.
@@ -147,7 +158,8 @@ function requireEvaluator(model: LoadedModel): Evaluator {
 async function evaluatorOfRecipe(manifests: readonly PluginManifest[], target: EvalTarget, logger: Logger): Promise<Evaluator> {
   const source = locateModel(target.target, target.recipe);
   const node = prepareRecipe(source.recipe, target.overrides, manifests).resolved.evaluator;
-  if (node == null || typeof node !== 'object') throw new UsageError(`the recipe ${source.recipe} has no evaluator; add one with --set evaluator.type=retrieval`);
+  if (node == null || typeof node !== 'object')
+    throw new UsageError(`the recipe ${source.recipe} has no evaluator; add one with --set evaluator.type=retrieval`);
   return buildStandaloneEvaluator(manifests, node as Record<string, unknown>, logger);
 }
 

@@ -46,7 +46,8 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
     process.stdout.write(`# sha256 ${prepared.hash}\n${stringify(prepared.resolved)}`);
     return { hash: prepared.hash };
   }
-  if (settings.stage === 'segmenter' && options.resume) throw new UsageError('--resume is not supported for stage: segmenter recipes (the stage is short: run it again)');
+  if (settings.stage === 'segmenter' && options.resume)
+    throw new UsageError('--resume is not supported for stage: segmenter recipes (the stage is short: run it again)');
   const resumed = options.resume ? resumePoint(options.resume, prepared.hash, options.force ?? false, logger) : null;
   const seed = resumed?.state.seed ?? settings.seed ?? randomInt(2 ** 32 - 1);
   const name = settings.name ?? basename(options.recipe, extname(options.recipe));
@@ -65,7 +66,10 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
     return { runDir, hash: prepared.hash, seed };
   }
   const built = asTrialRun(buildRun(prepared.registry, run, prepared.resolved));
-  for (const [label, block] of [['image encoder', built.imageEncoder], ['text encoder', built.textEncoder]] as const) {
+  for (const [label, block] of [
+    ['image encoder', built.imageEncoder],
+    ['text encoder', built.textEncoder],
+  ] as const) {
     const { trainable, total } = parameterCount(block);
     logger.info(`${label}: ${trainable.toLocaleString('en')} trainable parameters (${total.toLocaleString('en')} with buffers)`);
   }

@@ -33,8 +33,17 @@ export async function runSegmenterStage(
   const segmenter = build<Segmenter>('segmenter', 'segmenter');
   const optimizer = build<Optimizer>('optimizer', 'optimizer');
   try {
-    const parts = { dataset, segmenter, optimizer, schedule: optional<Schedule>('schedule', 'schedule'), tracker: optional<ExperimentTracker>('tracker', 'tracker') };
-    const trainable = segmenter.parameters().filter((p) => p.trainable).reduce((n, p) => n + p.variable.size, 0);
+    const parts = {
+      dataset,
+      segmenter,
+      optimizer,
+      schedule: optional<Schedule>('schedule', 'schedule'),
+      tracker: optional<ExperimentTracker>('tracker', 'tracker'),
+    };
+    const trainable = segmenter
+      .parameters()
+      .filter((p) => p.trainable)
+      .reduce((n, p) => n + p.variable.size, 0);
     logger.info(`segmenter: ${trainable.toLocaleString('en')} trainable parameters`);
     return await trainSegmenterStage(parts, settings, context, rng, backend, runName, logger);
   } finally {

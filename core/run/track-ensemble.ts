@@ -16,7 +16,12 @@ import { prepareRecipe } from './prepare';
  * ensemble's metrics (`eval/…`) and one child run per member (`mlflow.parentRunId`) holding that member's metrics
  * on the same split, so the tracker's UI shows the hybrid beside its parts. Returns the parent run's id.
  */
-export async function trackEnsemble(manifests: readonly PluginManifest[], targets: readonly EvalTarget[], result: EnsembleEvaluation, logger: Logger): Promise<string> {
+export async function trackEnsemble(
+  manifests: readonly PluginManifest[],
+  targets: readonly EvalTarget[],
+  result: EnsembleEvaluation,
+  logger: Logger,
+): Promise<string> {
   const source = locateModel(targets[0].target, targets[0].recipe);
   const prepared = prepareRecipe(source.recipe, targets[0].overrides, manifests);
   const node = prepared.resolved.tracker;

@@ -42,7 +42,10 @@ export interface SweepPlan {
 
 /** Every invalid trial of a sweep, reported at once before any trial runs. Exit code 2. */
 export class SweepPlanError extends UsageError {
-  constructor(readonly failures: ReadonlyArray<{ readonly label: string; readonly problems: readonly RecipeProblem[] }>, total: number) {
+  constructor(
+    readonly failures: ReadonlyArray<{ readonly label: string; readonly problems: readonly RecipeProblem[] }>,
+    total: number,
+  ) {
     super(
       `${failures.length} of ${total} sweep trials are invalid (nothing was run):\n` +
         failures.map((f) => `  ${f.label}:\n${f.problems.map((p) => `    ${formatProblem(p)}`).join('\n')}`).join('\n'),
@@ -75,13 +78,18 @@ export function planSweep(file: string, overrides: readonly string[], manifests:
   });
   if (failures.length > 0) throw new SweepPlanError(failures, assignments.length);
   const keys = [...new Set(assignments.flatMap((a) => Object.keys(a)))];
-  const id = createHash('sha256').update(canonicalJson(trials.map((t) => t.hash))).digest('hex').slice(0, 12);
+  const id = createHash('sha256')
+    .update(canonicalJson(trials.map((t) => t.hash)))
+    .digest('hex')
+    .slice(0, 12);
   return { sweep, overrides, id, trials, keys, duplicates, base: base.resolved, basePlugins: base.loaded.plugins.map((p) => p.spec) };
 }
 
 /** `key=value, key=value` as the plan table and error messages show an assignment. */
 export function describeAssignment(assignment: Assignment): string {
-  return Object.entries(assignment).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(', ');
+  return Object.entries(assignment)
+    .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
+    .join(', ');
 }
 
 type Prepared = { loaded: LoadedRecipe; resolved: Record<string, unknown> } | { problems: RecipeProblem[] };
@@ -107,6 +115,7 @@ function prepareTrial(sweep: SweepFile, overrides: readonly string[], assignment
 }
 
 function sweepKeyLocation(sweep: SweepFile, key: string): SourceLocation | undefined {
-  const path = key === 'seed' && sweep.spec.seeds.length > 0 ? 'sweep.seeds' : sweep.spec.grid.some(([k]) => k === key) ? `sweep.grid.${key}` : `sweep.random.${key}`;
+  const path =
+    key === 'seed' && sweep.spec.seeds.length > 0 ? 'sweep.seeds' : sweep.spec.grid.some(([k]) => k === key) ? `sweep.grid.${key}` : `sweep.random.${key}`;
   return sweep.locations.get(path) ?? locate(sweep.locations, 'sweep');
 }

@@ -44,7 +44,12 @@ export function sweepFolder(plan: SweepPlan): string {
  * `shnet sweep`: plan (every trial validated first), then one parent MLflow run, then the trials through the
  * executor, recording each trial's status in the sweep folder's state file as it changes.
  */
-export async function runSweep(manifests: readonly PluginManifest[], options: SweepOptions, logger: Logger, out = (text: string) => void process.stdout.write(text)): Promise<SweepResult> {
+export async function runSweep(
+  manifests: readonly PluginManifest[],
+  options: SweepOptions,
+  logger: Logger,
+  out = (text: string) => void process.stdout.write(text),
+): Promise<SweepResult> {
   const plan = planSweep(options.file, options.overrides, manifests);
   if (options.dryRun) {
     out(formatPlan(plan));
@@ -59,7 +64,8 @@ export async function runSweep(manifests: readonly PluginManifest[], options: Sw
   for (const spec of plan.basePlugins) registry.addManifest(loadManifestModule(spec, options.file));
   const root = createRootContainer([...manifests, ...registry.loadedManifests().filter((m) => !manifests.includes(m))], logger);
   const executor = buildNode<Executor>(registry, root, executorNode(plan, options, registry), 'executor', 'executor');
-  if (options.detach && !executor.detachable) throw new UsageError(`--detach needs an executor whose trials outlive this process (not ${executor.description})`);
+  if (options.detach && !executor.detachable)
+    throw new UsageError(`--detach needs an executor whose trials outlive this process (not ${executor.description})`);
   const trackerNode = plan.base.tracker;
   const tracker = isPlainObject(trackerNode) ? buildNode<ExperimentTracker>(registry, root, trackerNode, 'tracker', 'tracker') : null;
   const state = previous ?? newState(plan, sweepDir);
@@ -68,7 +74,9 @@ export async function runSweep(manifests: readonly PluginManifest[], options: Sw
 
   const parent = tracker ? await openParentRun(tracker, plan, state, sweepDir) : null;
   writeState(sweepDir, state);
-  logger.info(`sweep ${plan.id}: ${plan.trials.length} trials, folder ${sweepDir}, executor ${executor.description}${parent ? `, parent run ${state.parentTag}` : ''}`);
+  logger.info(
+    `sweep ${plan.id}: ${plan.trials.length} trials, folder ${sweepDir}, executor ${executor.description}${parent ? `, parent run ${state.parentTag}` : ''}`,
+  );
 
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -121,8 +129,10 @@ export async function runSweep(manifests: readonly PluginManifest[], options: Sw
         { key: 'sweep/failed', value: counts.failed, step: 0 },
       ]);
     }
-    if (!options.detach && status === 'FINISHED') out(`sweep ${plan.id}: all ${plan.trials.length} trials done; compare them with \`shnet compare --sweep ${plan.id}\`\n`);
-    if (controller.signal.aborted) throw new RunFailure(`sweep ${plan.id} interrupted: ${counts.done} of ${plan.trials.length} trials done; continue with --resume`);
+    if (!options.detach && status === 'FINISHED')
+      out(`sweep ${plan.id}: all ${plan.trials.length} trials done; compare them with \`shnet compare --sweep ${plan.id}\`\n`);
+    if (controller.signal.aborted)
+      throw new RunFailure(`sweep ${plan.id} interrupted: ${counts.done} of ${plan.trials.length} trials done; continue with --resume`);
     if (counts.failed > 0) {
       const failed = Object.entries(state.trials).filter(([, t]) => t.status === 'failed');
       throw new RunFailure(`sweep ${plan.id}: ${failed.length} trials failed:\n${failed.map(([id, t]) => `  ${id}: ${t.error}`).join('\n')}`);
@@ -148,7 +158,17 @@ function newState(plan: SweepPlan, sweepDir: string): SweepState {
     sweepFile: plan.sweep.file,
     recipe: plan.sweep.recipe,
     trials: Object.fromEntries(
-      plan.trials.map((t) => [t.id, { status: 'pending', attempts: 0, assignment: { ...t.assignment }, recipeFile: trialRecipeFile(plan, sweepDir, t), runDir: trialDir(sweepDir, t, 'run'), updatedAt: now }]),
+      plan.trials.map((t) => [
+        t.id,
+        {
+          status: 'pending',
+          attempts: 0,
+          assignment: { ...t.assignment },
+          recipeFile: trialRecipeFile(plan, sweepDir, t),
+          runDir: trialDir(sweepDir, t, 'run'),
+          updatedAt: now,
+        },
+      ]),
     ),
   };
 }

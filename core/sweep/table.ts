@@ -12,7 +12,11 @@ export function formatPlan(plan: SweepPlan): string {
   const header = ['#', 'trial', ...plan.keys];
   const rows = plan.trials.map((t) => [String(t.index), t.id, ...plan.keys.map((key) => show(t.assignment[key]))]);
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i].length)));
-  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const recipe = relative(process.cwd(), plan.sweep.recipe) || plan.sweep.recipe;
   const notes = plan.duplicates.map((d) => `point ${d.index} resolves to the same recipe as trial ${d.of}: it runs once\n`);
   return `sweep ${plan.id}: ${plan.trials.length} trials of ${recipe}\n${[header, ...rows].map(line).join('\n')}\n${notes.join('')}`;

@@ -56,7 +56,10 @@ export function saveCheckpoint(
 
 /** Reads only the training state of a checkpoint (no tensors are created). */
 export function readCheckpointState(path: string): CheckpointState {
-  return parseState(withSafetensors(path, (file) => file.metadata), path);
+  return parseState(
+    withSafetensors(path, (file) => file.metadata),
+    path,
+  );
 }
 
 /**
@@ -72,9 +75,13 @@ export function loadCheckpoint(path: string, params: readonly NamedParameter[], 
   for (const p of params) {
     const t = tensors.get(p.name);
     if (t === undefined) problems.push(`missing weight '${p.name}'`);
-    else if (t.shape.join(',') !== p.variable.shape.join(',')) problems.push(`'${p.name}' is [${t.shape.join(', ')}] in the file, [${p.variable.shape.join(', ')}] in the model`);
+    else if (t.shape.join(',') !== p.variable.shape.join(','))
+      problems.push(`'${p.name}' is [${t.shape.join(', ')}] in the file, [${p.variable.shape.join(', ')}] in the model`);
   }
-  if (problems.length > 0) throw new RunFailure(`checkpoint ${path} does not fit this model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
+  if (problems.length > 0)
+    throw new RunFailure(
+      `checkpoint ${path} does not fit this model: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`,
+    );
   for (const p of params) {
     const t = tensors.get(p.name)!;
     tf.tidy(() => p.variable.assign(tf.tensor(t.data, [...t.shape], p.variable.dtype as 'float32' | 'int32')));
@@ -82,7 +89,8 @@ export function loadCheckpoint(path: string, params: readonly NamedParameter[], 
   if (optimizer) {
     const slots = new Map<string, tf.Tensor>();
     for (const [name, t] of tensors) {
-      if (name.startsWith(OPTIMIZER_PREFIX)) slots.set(name.slice(OPTIMIZER_PREFIX.length), tf.tensor(t.data, [...t.shape], t.dtype === 'F32' ? 'float32' : 'int32'));
+      if (name.startsWith(OPTIMIZER_PREFIX))
+        slots.set(name.slice(OPTIMIZER_PREFIX.length), tf.tensor(t.data, [...t.shape], t.dtype === 'F32' ? 'float32' : 'int32'));
     }
     optimizer.setState({ step: state.optimizerStep, slots });
   }

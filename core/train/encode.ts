@@ -31,7 +31,11 @@ export async function encodeSplit(
     const indices = Array.from({ length: Math.min(chunk, numImages - start) }, (_, i) => start + i);
     const inputs = imageInputsFromHost(await split.loadImages(indices));
     try {
-      copyRows(tf.tidy(() => encoders.imageEncoder.encode(inputs, mode)), images, start * dim);
+      copyRows(
+        tf.tidy(() => encoders.imageEncoder.encode(inputs, mode)),
+        images,
+        start * dim,
+      );
     } finally {
       disposeImageInputs(inputs);
     }
@@ -41,7 +45,11 @@ export async function encodeSplit(
   const captions = new Float32Array(numCaptions * dim);
   for (let start = 0; start < numCaptions; start += chunk) {
     const batch = allCaptions.slice(start, Math.min(numCaptions, start + chunk));
-    copyRows(tf.tidy(() => encoders.textEncoder.encode(batch, mode)), captions, start * dim);
+    copyRows(
+      tf.tidy(() => encoders.textEncoder.encode(batch, mode)),
+      captions,
+      start * dim,
+    );
   }
   return { images, captions, numImages, dim };
 }

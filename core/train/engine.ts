@@ -51,7 +51,9 @@ export interface TrainResult {
 export async function trainAndEvaluate(options: TrainOptions): Promise<TrainResult> {
   const { built, context, logger } = options;
   const resumed = options.resumeFrom ? readCheckpointState(options.resumeFrom) : null;
-  const tracked = built.tracker ? await openTrackedRun(built.tracker, context, options.runName, options.backend, resumed?.trackerRunId, resumed?.recipeHash) : null;
+  const tracked = built.tracker
+    ? await openTrackedRun(built.tracker, context, options.runName, options.backend, resumed?.trackerRunId, resumed?.recipeHash)
+    : null;
   let signal: NodeJS.Signals | null = null;
   const removeHandlers = onTerminationSignal((s) => {
     signal = s;
@@ -89,7 +91,9 @@ async function train(options: TrainOptions, tracked: TrackedRun | null, interrup
   if (settings.epochs > 0 && stepsPerEpoch === 0) {
     throw new RunFailure(`train.batchSize ${settings.batchSize} exceeds the ${5 * trainSplit.numImages} captions of split '${settings.split}'`);
   }
-  logger.info(`training ${settings.epochs} epochs × ${stepsPerEpoch} steps of ${settings.batchSize} captions on '${settings.split}' (${trainSplit.numImages} images)`);
+  logger.info(
+    `training ${settings.epochs} epochs × ${stepsPerEpoch} steps of ${settings.batchSize} captions on '${settings.split}' (${trainSplit.numImages} images)`,
+  );
 
   const state = { step: 0, bestRsum: null as number | null, bestWritten: false, startEpoch: 0 };
   if (options.resumeFrom && resumed) {
@@ -155,7 +159,8 @@ async function train(options: TrainOptions, tracked: TrackedRun | null, interrup
       await new Promise<void>((resolve) => setImmediate(resolve));
       const signal = interrupted();
       if (signal !== null) progress.endLine();
-      if (signal !== null) throw new RunFailure(`run interrupted by ${signal} at epoch ${epoch + 1}, step ${state.step}; the last checkpoint is ${checkpoints.last}`);
+      if (signal !== null)
+        throw new RunFailure(`run interrupted by ${signal} at epoch ${epoch + 1}, step ${state.step}; the last checkpoint is ${checkpoints.last}`);
     }
     epochLosses.push(epochLoss / batches.length); // epochs of this process only, when resumed
     progress.endLine();
@@ -187,9 +192,14 @@ async function train(options: TrainOptions, tracked: TrackedRun | null, interrup
     if (state.bestWritten) loadCheckpoint(checkpoints.best, params);
     const split = await built.dataset.open(evaluate.split);
     test = await built.evaluator.evaluate(await encodeSplit(split, split.numImages, built, rng.fork('test')));
-    logger.info(`test on '${split.name}' (${split.numImages} images, ${test.protocol}, ${state.bestWritten ? 'best' : 'initial'} weights): ${formatMetrics(test.metrics)}`);
+    logger.info(
+      `test on '${split.name}' (${split.numImages} images, ${test.protocol}, ${state.bestWritten ? 'best' : 'initial'} weights): ${formatMetrics(test.metrics)}`,
+    );
     const reportPath = join(context.runDir, 'evaluation.json');
-    writeFileSync(reportPath, `${JSON.stringify({ split: evaluate.split, weights: state.bestWritten ? 'best' : 'initial', test, validation, epochLosses }, null, 2)}\n`);
+    writeFileSync(
+      reportPath,
+      `${JSON.stringify({ split: evaluate.split, weights: state.bestWritten ? 'best' : 'initial', test, validation, epochLosses }, null, 2)}\n`,
+    );
     await tracked?.logMetrics(Object.entries(test.metrics).map(([key, value]) => ({ key: `test/${key}`, value, step: settings.epochs })));
     await tracked?.logArtifact(reportPath);
   } else {

@@ -29,7 +29,11 @@ export async function assertStepFits(ctx: StepContext, batch: HostBatch, batchSi
   const weights = trainable.reduce((n, p) => n + 4 * p.variable.size, 0);
   const estimate = Math.ceil(fixed + perPair * batchSize) + 4 * weights;
   try {
-    assertAllocationFits(estimate, `the training step at train.batchSize=${batchSize} (about ${(estimate / MIB).toFixed(0)} MiB, measured at batches ${small} and ${2 * small})`, limitBytes);
+    assertAllocationFits(
+      estimate,
+      `the training step at train.batchSize=${batchSize} (about ${(estimate / MIB).toFixed(0)} MiB, measured at batches ${small} and ${2 * small})`,
+      limitBytes,
+    );
   } catch (error) {
     throw new UsageError(`${(error as Error).message} Lower train.batchSize.`);
   }

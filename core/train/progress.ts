@@ -35,7 +35,9 @@ export class ProgressReporter {
     const width = 24;
     const filled = Math.round((width * done) / this.totalSteps);
     const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-    this.stream.write(`\r\x1b[Kepoch ${epoch + 1}/${epochs} ${bar} ${done}/${this.totalSteps} ${this.status}ETA ${formatDuration(this.secondsPerStep(done) * (this.totalSteps - done))}`);
+    this.stream.write(
+      `\r\x1b[Kepoch ${epoch + 1}/${epochs} ${bar} ${done}/${this.totalSteps} ${this.status}ETA ${formatDuration(this.secondsPerStep(done) * (this.totalSteps - done))}`,
+    );
     this.barShown = true;
   }
 
@@ -48,7 +50,9 @@ export class ProgressReporter {
     this.lastStep = done;
     const figures = `loss ${loss.toFixed(4)} lr ${lr.toExponential(2)} ${samplesPerSecond.toFixed(1)} samples/s `;
     if (this.plain) {
-      this.logger.info(`epoch ${epoch + 1}/${epochs} step ${done}/${this.totalSteps} ${figures}ETA ${formatDuration(this.secondsPerStep(done) * (this.totalSteps - done))}`);
+      this.logger.info(
+        `epoch ${epoch + 1}/${epochs} step ${done}/${this.totalSteps} ${figures}ETA ${formatDuration(this.secondsPerStep(done) * (this.totalSteps - done))}`,
+      );
     } else {
       this.status = figures;
     }

@@ -88,7 +88,8 @@ async function train(
   const { segmenter, optimizer, schedule } = parts;
   const params = segmenter.parameters();
   const trainable = params.filter((p) => p.trainable);
-  if (trainable.length === 0) throw new UsageError('stage: segmenter: the segmenter has no trainable weights (freeze: false when continuing from a checkpoint)');
+  if (trainable.length === 0)
+    throw new UsageError('stage: segmenter: the segmenter has no trainable weights (freeze: false when continuing from a checkpoint)');
   const checkpointDir = join(context.runDir, 'checkpoints');
   mkdirSync(checkpointDir, { recursive: true });
   const best = join(checkpointDir, 'best.safetensors');
@@ -103,7 +104,15 @@ async function train(
   const validation: SegmentationMetrics[] = [];
   let bestIoU = -1;
   let step = 0;
-  const state = (epoch: number): CheckpointState => ({ step, epoch, optimizerStep: 0, rng: rng.state(), bestRsum: null, recipeHash: context.recipeHash, seed: context.seed });
+  const state = (epoch: number): CheckpointState => ({
+    step,
+    epoch,
+    optimizerStep: 0,
+    rng: rng.state(),
+    bestRsum: null,
+    recipeHash: context.recipeHash,
+    seed: context.seed,
+  });
 
   for (let epoch = 0; epoch < t.epochs; epoch++) {
     const forward = rng.fork(`forward-${epoch}`);
@@ -135,7 +144,9 @@ async function train(
     const valSplit = await parts.dataset.open(t.validationSplit);
     const metrics = await measureSegmenter(segmenter, valSplit, Math.min(t.validationImages, valSplit.numImages), t.batchSize, rng.fork(`validate-${epoch}`));
     validation.push(metrics);
-    logger.info(`epoch ${epoch + 1}/${t.epochs}: mean loss ${epochLosses[epoch].toFixed(4)}, validation pixel accuracy ${(100 * metrics.pixelAccuracy).toFixed(2)} %, mIoU ${(100 * metrics.meanIoU).toFixed(2)} %`);
+    logger.info(
+      `epoch ${epoch + 1}/${t.epochs}: mean loss ${epochLosses[epoch].toFixed(4)}, validation pixel accuracy ${(100 * metrics.pixelAccuracy).toFixed(2)} %, mIoU ${(100 * metrics.meanIoU).toFixed(2)} %`,
+    );
     await tracked?.logMetrics([
       { key: 'val/pixel_accuracy', value: metrics.pixelAccuracy, step: epoch + 1 },
       { key: 'val/miou', value: metrics.meanIoU, step: epoch + 1 },
@@ -186,14 +197,19 @@ export function segmenterStep(
   rng: Rng,
 ): number {
   const labels = inputs.segmentation?.labelMap;
-  if (labels == null) throw new UsageError('stage: segmenter needs ground-truth label maps (ImageInputs.segmentation.labelMap), which the data set does not give');
+  if (labels == null)
+    throw new UsageError('stage: segmenter needs ground-truth label maps (ImageInputs.segmentation.labelMap), which the data set does not give');
   const nameOf = new Map(trainable.map((p) => [p.variable.name, p.name]));
-  const { value, grads } = tf.variableGrads(() => pixelCrossEntropy(segmenter.pixelLogits!(inputs, { training: true, rng }), labels), trainable.map((p) => p.variable));
+  const { value, grads } = tf.variableGrads(
+    () => pixelCrossEntropy(segmenter.pixelLogits!(inputs, { training: true, rng }), labels),
+    trainable.map((p) => p.variable),
+  );
   const named = new Map(Object.entries(grads).map(([variable, g]) => [nameOf.get(variable)!, g]));
   const clipped = clipByGlobalNorm(named, gradClip);
   try {
     const loss = value.dataSync()[0];
-    if (!Number.isFinite(loss) || !Number.isFinite(clipped.norm)) throw new RunFailure(`segmenter training diverged at step ${progress.step + 1} (loss ${loss}, gradient norm ${clipped.norm})`);
+    if (!Number.isFinite(loss) || !Number.isFinite(clipped.norm))
+      throw new RunFailure(`segmenter training diverged at step ${progress.step + 1} (loss ${loss}, gradient norm ${clipped.norm})`);
     const multiplier = schedule?.multiplier(progress) ?? 1;
     const rates = new Map([...optimizer.baseLearningRates(parameterGroups(trainable))].map(([group, lr]) => [group, lr * multiplier]));
     optimizer.apply(trainable, clipped.grads, rates);

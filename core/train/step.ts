@@ -38,11 +38,14 @@ export function trainStep(ctx: StepContext, images: ImageInputs, captions: reado
   const trainable = ctx.params.filter((p) => p.trainable);
   const nameOf = new Map(trainable.map((p) => [p.variable.name, p.name]));
   const mode = { training: true, rng };
-  const { value, grads } = tf.variableGrads(() => {
-    const imageEmbeddings = ctx.imageEncoder.encode(images, mode);
-    const captionEmbeddings = ctx.textEncoder.encode(captions, mode);
-    return ctx.loss.compute(imageEmbeddings, captionEmbeddings, progress);
-  }, trainable.map((p) => p.variable));
+  const { value, grads } = tf.variableGrads(
+    () => {
+      const imageEmbeddings = ctx.imageEncoder.encode(images, mode);
+      const captionEmbeddings = ctx.textEncoder.encode(captions, mode);
+      return ctx.loss.compute(imageEmbeddings, captionEmbeddings, progress);
+    },
+    trainable.map((p) => p.variable),
+  );
   const clipped = new Map<string, tf.Tensor>();
   try {
     const summary = tf.tidy(() => {

@@ -10,7 +10,7 @@ import { DATA_INFO, NODE_PATH, PLUGIN_ARGS, RNG } from '../../core/tokens';
 
 export const semanticHighlightOptions = Type.Object(
   {
-    embedDim: Type.Integer({ minimum: 2, default: 1024, description: 'Region embedding width D (the image encoder\'s).' }),
+    embedDim: Type.Integer({ minimum: 2, default: 1024, description: "Region embedding width D (the image encoder's)." }),
     dropout: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.1, description: 'Dropout in the query embedding.' }),
   },
   { additionalProperties: false },
@@ -65,9 +65,7 @@ export class SemanticHighlight extends Block implements HighlightModule {
       const [b, r, d] = regions.shape;
       const x = regions.add(this.regionMlp.apply(regions, mode.training));
       const pooled = segmentation.classGrid.mean([2, 3]) as tf.Tensor2D; // AvgPool2d(7) over the whole g×g grid
-      const q0 = this.queryNorm
-        .apply(dropout(tf.relu(this.queryEmbed.apply(pooled)), this.args.dropout, mode))
-        .reshape([b, 1, d]) as tf.Tensor3D;
+      const q0 = this.queryNorm.apply(dropout(tf.relu(this.queryEmbed.apply(pooled)), this.args.dropout, mode)).reshape([b, 1, d]) as tf.Tensor3D;
       const q = q0.add(this.queryMlp.apply(q0, mode.training)); // [B, 1, D]
       const mask = lengthMask(lengths, r).expandDims(2); // [B, R, 1]
       const gate = tf.sigmoid(x.mul(q).sum(2, true).div(Math.sqrt(d))).mul(mask); // σ(−∞) = 0 on padding

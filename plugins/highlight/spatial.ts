@@ -11,9 +11,9 @@ import { DATA_INFO, NODE_PATH, PLUGIN_ARGS, RNG } from '../../core/tokens';
 
 export const spatialHighlightOptions = Type.Object(
   {
-    embedDim: Type.Integer({ minimum: 2, default: 1024, description: 'Region embedding width D (the image encoder\'s).' }),
+    embedDim: Type.Integer({ minimum: 2, default: 1024, description: "Region embedding width D (the image encoder's)." }),
     keyDim: Type.Integer({ minimum: 1, default: 128, description: 'Width of region queries and pixel keys.' }),
-    lambda: Type.Number({ default: 4, description: 'Attention sharpness λ (the reference\'s lambda_softmax).' }),
+    lambda: Type.Number({ default: 4, description: "Attention sharpness λ (the reference's lambda_softmax)." }),
     positionDim: Type.Integer({ minimum: 2, multipleOf: 2, default: 8, description: 'Width of the pixel position code.' }),
   },
   { additionalProperties: false },

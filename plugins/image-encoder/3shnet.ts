@@ -1,15 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'inversify';
 import * as tf from '../../core/backend/tf';
-import type {
-  Aggregator,
-  Backbone,
-  HighlightModule,
-  ImageEncoder,
-  ImageInputs,
-  Segmentation,
-  Segmenter,
-} from '../../core/contracts/image';
+import type { Aggregator, Backbone, HighlightModule, ImageEncoder, ImageInputs, Segmentation, Segmenter } from '../../core/contracts/image';
 import type { ForwardMode } from '../../core/contracts/module';
 import type { DataInfo, Rng } from '../../core/contracts/services';
 import { UsageError } from '../../core/errors';
@@ -78,8 +70,7 @@ export class ShnetImageEncoder extends Block implements ImageEncoder {
     ].filter(Boolean);
     if (parts.segmenter == null && needsSegmentation.length > 0) {
       throw new UsageError(
-        `${path}: ${needsSegmentation.join(', ')} need segmentation, but the 'segmenter' slot is null ` +
-          `(set a segmenter, or switch these off)`,
+        `${path}: ${needsSegmentation.join(', ')} need segmentation, but the 'segmenter' slot is null ` + `(set a segmenter, or switch these off)`,
       );
     }
     const featureDim = parts.backbone.outputDim;
@@ -100,10 +91,7 @@ export class ShnetImageEncoder extends Block implements ImageEncoder {
     this.fc = this.addChild('fc', new Linear(featureDim, d, init, { init: 'xavier' }));
     this.mlp = this.addChild('mlp', new Mlp(featureDim, d / 2, d, init));
     this.grid = gridEmbed ? { ...gridEmbed, mlp: this.addChild('seg_mlp', new Mlp(d, d / 2, d, init)) } : null;
-    this.fusionMlp =
-      parts['highlight.semantic'] || parts['highlight.spatial']
-        ? this.addChild('fusion_mlp', new Mlp(d, d / 2, d, init))
-        : null;
+    this.fusionMlp = parts['highlight.semantic'] || parts['highlight.spatial'] ? this.addChild('fusion_mlp', new Mlp(d, d / 2, d, init)) : null;
     this.addChild('backbone', parts.backbone);
     if (parts.segmenter) this.addChild('segmenter', parts.segmenter);
     if (parts['highlight.semantic']) this.addChild('crossmodalfusion_sm', parts['highlight.semantic']);
@@ -131,12 +119,7 @@ export class ShnetImageEncoder extends Block implements ImageEncoder {
    * The compacted token set of §2.2 step 9.
    * @returns tokens `[B, S, D]` (S = c + 2R + g² with everything on), valid tokens first; their counts `[B]`
    */
-  tokenSet(
-    regions: tf.Tensor3D,
-    lengths: Int32Array,
-    segmentation: Segmentation | null,
-    mode: ForwardMode,
-  ): { tokens: tf.Tensor3D; tokenLengths: Int32Array } {
+  tokenSet(regions: tf.Tensor3D, lengths: Int32Array, segmentation: Segmentation | null, mode: ForwardMode): { tokens: tf.Tensor3D; tokenLengths: Int32Array } {
     const [b, r] = regions.shape;
     const d = this.embedDim;
     const v0 = this.fc.apply(regions);
@@ -164,9 +147,7 @@ export class ShnetImageEncoder extends Block implements ImageEncoder {
     const layout = { category: c ? 1 : 0, regions: r, fused: f != null, grid: g ? g.shape[1] : 0 };
     const { order, counts } = compactionOrder(lengths, layout);
     const tokens =
-      order == null
-        ? source
-        : (tf.gather(source.reshape([b * source.shape[1], d]), tf.tensor1d(order, 'int32')).reshape(source.shape) as tf.Tensor3D);
+      order == null ? source : (tf.gather(source.reshape([b * source.shape[1], d]), tf.tensor1d(order, 'int32')).reshape(source.shape) as tf.Tensor3D);
     return { tokens, tokenLengths: counts };
   }
 

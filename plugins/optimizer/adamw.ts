@@ -62,7 +62,10 @@ export class AdamW implements Optimizer {
         slot.m.assign(m);
         slot.v.assign(v);
         const stepSize = lr / (1 - Math.pow(b1, t));
-        const denom = v.sqrt().div(Math.sqrt(1 - Math.pow(b2, t))).add(eps); // PyTorch's operation order
+        const denom = v
+          .sqrt()
+          .div(Math.sqrt(1 - Math.pow(b2, t)))
+          .add(eps); // PyTorch's operation order
         const decayed = wd > 0 ? p.variable.mul(1 - lr * wd) : p.variable;
         p.variable.assign(decayed.sub(m.div(denom).mul(stepSize)));
       });

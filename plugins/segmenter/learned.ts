@@ -150,7 +150,10 @@ export class LearnedSegmenter extends Block implements Segmenter {
       const probabilities = tf.softmax(logits) as tf.Tensor4D;
       const labels = logits.argMax(3);
       const [b, m] = logits.shape;
-      const share = tf.oneHot(labels.reshape([b, m * m]), this.info.numClasses).toFloat().mean(1);
+      const share = tf
+        .oneHot(labels.reshape([b, m * m]), this.info.numClasses)
+        .toFloat()
+        .mean(1);
       return {
         classGrid: cellMeanPool(probabilities, this.info.gridSize),
         labelMap: labels.toFloat() as tf.Tensor3D,
@@ -170,8 +173,13 @@ export function resolveSegmenterCheckpoint(checkpoint: string): string {
   if (checkpoint.endsWith('*')) {
     const folder = dirname(checkpoint);
     const prefix = basename(checkpoint).slice(0, -1);
-    const runs = existsSync(folder) ? readdirSync(folder).filter((name) => name.startsWith(prefix) && existsSync(best(join(folder, name)))).sort() : [];
-    if (runs.length === 0) throw new UsageError(`segmenter checkpoint ${checkpoint}: no run folder matches; train one first (shnet run recipes/shapes/segmenter.yaml)`);
+    const runs = existsSync(folder)
+      ? readdirSync(folder)
+          .filter((name) => name.startsWith(prefix) && existsSync(best(join(folder, name))))
+          .sort()
+      : [];
+    if (runs.length === 0)
+      throw new UsageError(`segmenter checkpoint ${checkpoint}: no run folder matches; train one first (shnet run recipes/shapes/segmenter.yaml)`);
     return best(join(folder, runs[runs.length - 1]));
   }
   if (!existsSync(checkpoint)) throw new UsageError(`segmenter checkpoint ${checkpoint} does not exist`);

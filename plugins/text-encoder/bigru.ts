@@ -33,7 +33,10 @@ export interface BigruTokenizerState {
 
 /** Lower-cases and splits on anything that is not a letter or a digit. */
 export function tokenizeWords(caption: string): string[] {
-  return caption.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 0);
+  return caption
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w.length > 0);
 }
 
 /**

@@ -84,7 +84,10 @@ describe('documented user journeys @slow', function () {
 
     it('has its recipes and commands as marked blocks', () => {
       assert.deepEqual([...journey.files.keys()], ['my-recipes/3shnet-margin-lambda.yaml', 'my-recipes/typo.yaml']);
-      assert.ok(journey.steps.some((s) => s.expectedExit === 2 && s.expectedOutput), 'the located mistake and its output');
+      assert.ok(
+        journey.steps.some((s) => s.expectedExit === 2 && s.expectedOutput),
+        'the located mistake and its output',
+      );
     });
 
     it('every journey block runs as written, with its documented exit code and verbatim output', () => {
@@ -159,12 +162,21 @@ describe('documented user journeys @slow', function () {
       assert.equal(markdown.trim().split('\n').length, 2 + 3, markdown);
 
       // The table is ranked by test/rsum, and the runs differ in it or in another recall.
-      const runs = await Promise.all(['shapes-baseline', 'shapes-3shnet', 'shapes-3shnet-channel-gate'].map(async (n) => (await serverRuns(server, 'shapes', n))[0]));
+      const runs = await Promise.all(
+        ['shapes-baseline', 'shapes-3shnet', 'shapes-3shnet-channel-gate'].map(async (n) => (await serverRuns(server, 'shapes', n))[0]),
+      );
       const keys = ['test/rsum', 'rsum', 'i2t/R1', 't2i/R1', 'i2t/meanr', 't2i/meanr'];
-      assert.ok(keys.some((k) => new Set(runs.map((r) => metric(r, k))).size > 1), 'some metric differs between the runs');
+      assert.ok(
+        keys.some((k) => new Set(runs.map((r) => metric(r, k))).size > 1),
+        'some metric differs between the runs',
+      );
       const inTableOrder = runs.slice().sort((a, b) => table.indexOf(a.info.run_id) - table.indexOf(b.info.run_id));
       const ranked = inTableOrder.map((r) => metric(r, 'test/rsum')!);
-      assert.deepEqual(ranked, ranked.slice().sort((a, b) => b - a), 'rows ranked by test/rsum, highest first');
+      assert.deepEqual(
+        ranked,
+        ranked.slice().sort((a, b) => b - a),
+        'rows ranked by test/rsum, highest first',
+      );
       assert.ok(existsSync(join(dir, 'mlruns')), 'runs were written to the local store first');
     });
   });

@@ -50,7 +50,10 @@ describe('docs/plugins.md', function () {
   it('the example package loads, importing shnet as "shnet"', () => {
     const manifest = loadManifestModule(join(dir, 'index.ts'), join(dir, 'recipe.yaml'));
     assert.equal(manifest.name, 'shnet-channel-gate');
-    assert.deepEqual(manifest.plugins.map((p) => `${p.kind}/${p.name}`), ['highlight/channel-gate']);
+    assert.deepEqual(
+      manifest.plugins.map((p) => `${p.kind}/${p.name}`),
+      ['highlight/channel-gate'],
+    );
   });
 
   it('`shnet plugins highlight --recipe R` lists it, from its package', () => {
@@ -94,8 +97,12 @@ describe('docs/plugins.md', function () {
 describe('a built-in plugin is one file plus one registration line', () => {
   const manifestFile = join(REPO_ROOT, 'plugins', 'manifest.ts');
   const isSpec = (value: unknown): value is PluginSpec =>
-    typeof value === 'object' && value !== null && typeof (value as PluginSpec).kind === 'string' &&
-    typeof (value as PluginSpec).name === 'string' && typeof (value as PluginSpec).plugin === 'function' && 'options' in value;
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as PluginSpec).kind === 'string' &&
+    typeof (value as PluginSpec).name === 'string' &&
+    typeof (value as PluginSpec).plugin === 'function' &&
+    'options' in value;
 
   it('every spec exported under plugins/ is in the manifest exactly once, and the manifest lists nothing else', () => {
     const manifest: PluginManifest = builtinManifest();
@@ -118,7 +125,10 @@ describe('a built-in plugin is one file plus one registration line', () => {
   it('each registration is one line of plugins/manifest.ts, and no other file under plugins/ registers plugins', () => {
     const text = readFileSync(manifestFile, 'utf8');
     const list = /plugins: \[\n([\s\S]*?)\n {2}\],/.exec(text)?.[1] ?? '';
-    const lines = list.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = list
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     assert.ok(lines.length > 0, 'plugins/manifest.ts has no plugins: [...] list');
     for (const line of lines) assert.match(line, /^\w+,$/, `registration line '${line}' is not one spec name`);
     assert.equal(new Set(lines).size, lines.length, 'a spec is registered twice');

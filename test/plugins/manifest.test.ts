@@ -4,9 +4,20 @@ import { manifest } from '../../plugins/manifest';
 import { withDefaults } from '../support/plugin-harness';
 
 const MODEL_PLUGINS = [
-  'backbone/precomputed', 'segmenter/precomputed', 'highlight/semantic', 'highlight/spatial', 'aggregator/gpo',
-  'aggregator/mean', 'aggregator/max', 'image-encoder/3shnet', 'text-encoder/bigru', 'loss/triplet', 'loss/infonce',
-  'optimizer/adamw', 'schedule/step', 'schedule/constant',
+  'backbone/precomputed',
+  'segmenter/precomputed',
+  'highlight/semantic',
+  'highlight/spatial',
+  'aggregator/gpo',
+  'aggregator/mean',
+  'aggregator/max',
+  'image-encoder/3shnet',
+  'text-encoder/bigru',
+  'loss/triplet',
+  'loss/infonce',
+  'optimizer/adamw',
+  'schedule/step',
+  'schedule/constant',
 ];
 
 describe('built-in manifest: model plugins', () => {

@@ -49,7 +49,10 @@ describe('one training step: 3SHNet image encoder + BiGRU text encoder + triplet
       });
       // Only the never-applied output BatchNorms of the seven MLPs keep their values (no gradient, and AdamW
       // skips parameters without one, as PyTorch does for grad None).
-      assert.deepEqual(unchanged.map((p) => p.name).filter((n) => !/\.bns\.1\./.test(n)), []);
+      assert.deepEqual(
+        unchanged.map((p) => p.name).filter((n) => !/\.bns\.1\./.test(n)),
+        [],
+      );
       assert.equal(unchanged.length, 14);
       image.dispose();
       text.dispose();

@@ -29,8 +29,14 @@ export const SCREENSHOT_OVERRIDES = [
 ];
 
 const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 /** Runs the journeys' commands against `uri` with SCREENSHOT_OVERRIDES. */
@@ -81,12 +87,19 @@ async function main(): Promise<void> {
       // The runs table of the experiment, in the UI's "Model training" mode (3.x opens experiments in GenAI mode),
       // with the comparison's metrics and the swapped plugin as columns.
       await page.goto(`${server.uri}/#/experiments/${experiment.experiment_id}/runs`);
-      await page.getByText('shapes-3shnet-channel-gate').first().waitFor({ timeout: 60_000 }).catch(async (error: unknown) => {
-        await page.screenshot({ path: join(tmpdir(), 'shnet-screenshot-failed.png') });
-        throw error;
-      });
+      await page
+        .getByText('shapes-3shnet-channel-gate')
+        .first()
+        .waitFor({ timeout: 60_000 })
+        .catch(async (error: unknown) => {
+          await page.screenshot({ path: join(tmpdir(), 'shnet-screenshot-failed.png') });
+          throw error;
+        });
       await page.getByText('Model training', { exact: true }).first().click();
-      await page.getByRole('button', { name: 'Close' }).click().catch(() => undefined); // the assistant panel, if open
+      await page
+        .getByRole('button', { name: 'Close' })
+        .click()
+        .catch(() => undefined); // the assistant panel, if open
       await page.getByRole('button', { name: 'Columns' }).click();
       const search = page.getByPlaceholder('Search columns');
       const showColumn = async (column: string) => {

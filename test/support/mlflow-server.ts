@@ -31,7 +31,6 @@ export interface MlflowServerOptions {
   startTimeoutMs?: number;
 }
 
-
 const live = new Set<ChildProcess>();
 // A test run that dies must not leave servers behind: each runs in its own process group, killed here.
 process.once('exit', () => {

@@ -33,12 +33,8 @@ export function buildImageEncoder(ladder: Ladder, info: DataInfo = TINY_INFO, em
   const parts = {
     backbone: buildPlugin(precomputedBackboneSpec, { info, seed, path: `${path}.backbone` }),
     segmenter: ladder.segmenter ? buildPlugin(precomputedSegmenterSpec, { info, seed, path: `${path}.segmenter` }) : null,
-    'highlight.semantic': ladder.semantic
-      ? buildPlugin(semanticHighlightSpec, { info, seed, args: { embedDim }, path: `${path}.highlight.semantic` })
-      : null,
-    'highlight.spatial': ladder.spatial
-      ? buildPlugin(spatialHighlightSpec, { info, seed, args: highlightArgs, path: `${path}.highlight.spatial` })
-      : null,
+    'highlight.semantic': ladder.semantic ? buildPlugin(semanticHighlightSpec, { info, seed, args: { embedDim }, path: `${path}.highlight.semantic` }) : null,
+    'highlight.spatial': ladder.spatial ? buildPlugin(spatialHighlightSpec, { info, seed, args: highlightArgs, path: `${path}.highlight.spatial` }) : null,
     aggregator: buildPlugin(gpoAggregatorSpec, { info, seed, path: `${path}.aggregator` }),
   };
   return buildPlugin<ShnetImageEncoder>(shnetImageEncoderSpec, {
@@ -64,8 +60,14 @@ export function tinyImages(lengths: number[], seed = 1, info: DataInfo = TINY_IN
     regionLengths: Int32Array.from(lengths),
     segmentation: {
       classGrid: tf.tensor4d(seededValues(b * c * g * g, seed + 1), [b, c, g, g]),
-      labelMap: tf.tensor3d(Float32Array.from(seededValues(b * m * m, seed + 2), (x) => Math.floor((x + 1) * (c / 2))), [b, m, m]),
-      categories: tf.tensor2d(Float32Array.from(seededValues(b * c, seed + 3), (x) => (x > 0 ? 1 : 0)), [b, c]),
+      labelMap: tf.tensor3d(
+        Float32Array.from(seededValues(b * m * m, seed + 2), (x) => Math.floor((x + 1) * (c / 2))),
+        [b, m, m],
+      ),
+      categories: tf.tensor2d(
+        Float32Array.from(seededValues(b * c, seed + 3), (x) => (x > 0 ? 1 : 0)),
+        [b, c],
+      ),
     },
   };
 }

@@ -10,7 +10,6 @@ export interface RedisTestServer {
   stop(): Promise<void>;
 }
 
-
 /** True when Redis answers PING on `port`. */
 function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -38,7 +37,9 @@ process.once('exit', () => {
 /** Starts `redis-server --port <free> --save '' --appendonly no` on 127.0.0.1 and waits until it answers. */
 export async function startRedisServer(): Promise<RedisTestServer> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(child);
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

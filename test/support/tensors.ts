@@ -33,7 +33,13 @@ export function seededValues(n: number, seed = 1): Float32Array {
 
 /** A float32 tensor of `shape` filled with {@link seededValues}. */
 export function seededTensor(shape: number[], seed = 1): tf.Tensor {
-  return tf.tensor(seededValues(shape.reduce((a, b) => a * b, 1), seed), shape);
+  return tf.tensor(
+    seededValues(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
 }
 
 /**

@@ -17,7 +17,7 @@
  * folding and splitting preserve them; PReLU weights of any other shape keep the product on the stock kernel.
  */
 import { tf } from '../tf';
-import { BackendWasm, release, replaceWasmKernel, reshapeInfo, runWasmKernel, WasmKernelArgs } from './wasm-backend';
+import { type BackendWasm, release, replaceWasmKernel, reshapeInfo, runWasmKernel, type WasmKernelArgs } from './wasm-backend';
 
 /**
  * Multiply-adds per batch item above which one XNNPACK call per item beats the C++ loop (measured here, with
@@ -121,7 +121,8 @@ function routeThroughXnnpack(stock: tf.KernelFunc) {
       // Bias and PReLU weights are per output column, so only products without them may be computed transposed.
       const [m, k] = transposeA ? a.shape.slice(-2).reverse() : a.shape.slice(-2);
       const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-      const onXnnpack = product(a.shape.slice(0, -2)) === product(b.shape.slice(0, -2)) && (product(a.shape.slice(0, -2)) === 1 || m * k * n >= SPLIT_MIN_MULTIPLY_ADDS);
+      const onXnnpack =
+        product(a.shape.slice(0, -2)) === product(b.shape.slice(0, -2)) && (product(a.shape.slice(0, -2)) === 1 || m * k * n >= SPLIT_MIN_MULTIPLY_ADDS);
       if (onXnnpack && swapIsCheaper(m, k, n, transposeA, transposeB)) {
         const swappedAttrs = { ...attrs, transposeA: !transposeB, transposeB: !transposeA };
         const transposed = route({ inputs: { ...inputs, a: b, b: a }, backend, attrs: swappedAttrs }, false);
@@ -133,8 +134,7 @@ function routeThroughXnnpack(stock: tf.KernelFunc) {
     if (transposeA) temporaries.push((a = transposeLast(backend, a)));
     if (transposeB) temporaries.push((b = transposeLast(backend, b)));
     const plainAttrs = { ...attrs, transposeA: false, transposeB: false };
-    const multiply = (x: tf.TensorInfo, y: tf.TensorInfo) =>
-      stock({ inputs: { ...inputs, a: x, b: y }, backend, attrs: plainAttrs }) as tf.TensorInfo;
+    const multiply = (x: tf.TensorInfo, y: tf.TensorInfo) => stock({ inputs: { ...inputs, a: x, b: y }, backend, attrs: plainAttrs }) as tf.TensorInfo;
     const perColumn = prelu == null || prelu.shape.length <= 1;
     try {
       const shape = productShape(a, b);

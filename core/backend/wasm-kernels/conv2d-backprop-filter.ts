@@ -8,7 +8,7 @@
  * fast XNNPACK path, with no [N·OH·OW, FH·FW·CI] im2col buffer held at once.
  */
 import { tf } from '../tf';
-import { addWasmKernel, asKernelOutput, asTensor, WasmKernelArgs } from './wasm-backend';
+import { addWasmKernel, asKernelOutput, asTensor, type WasmKernelArgs } from './wasm-backend';
 
 type Padding = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 
@@ -54,12 +54,7 @@ function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, attrs: tf.NamedAttrMap)
   const taps: tf.Tensor2D[] = [];
   for (let kh = 0; kh < fh; kh++) {
     for (let kw = 0; kw < fw; kw++) {
-      const seen = tf.stridedSlice(
-        padded,
-        [0, kh, kw, 0],
-        [n, kh + (oh - 1) * sh + 1, kw + (ow - 1) * sw + 1, ci],
-        [1, sh, sw, 1],
-      );
+      const seen = tf.stridedSlice(padded, [0, kh, kw, 0], [n, kh + (oh - 1) * sh + 1, kw + (ow - 1) * sw + 1, ci], [1, sh, sw, 1]);
       taps.push(tf.matMul(dyT, tf.reshape(seen, [rows, ci]))); // [CO, CI]
     }
   }
@@ -70,9 +65,7 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): tf.Te
   assertSupported(attrs);
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   // Ops called inside a kernel are not taped; tidy frees their intermediates.
-  const result = tf.tidy(() =>
-    filterGradient(asTensor(backend, x) as tf.Tensor4D, asTensor(backend, dy) as tf.Tensor4D, attrs),
-  );
+  const result = tf.tidy(() => filterGradient(asTensor(backend, x) as tf.Tensor4D, asTensor(backend, dy) as tf.Tensor4D, attrs));
   return asKernelOutput(backend, result);
 }
 

@@ -6,7 +6,7 @@
  * instead of O(T). Here the slice is copied straight from the input's heap view, one contiguous run at a time.
  */
 import { tf } from '../tf';
-import { BackendWasm, release, replaceWasmKernel, reshapeInfo, WasmKernelArgs } from './wasm-backend';
+import { type BackendWasm, release, replaceWasmKernel, reshapeInfo, type WasmKernelArgs } from './wasm-backend';
 
 /**
  * Copies x[begin : begin + size] into a new tensor. The innermost axes that the slice covers whole are merged into
@@ -68,7 +68,12 @@ function splitV({ inputs, backend, attrs }: WasmKernelArgs): tf.TensorInfo[] {
   const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits as number | number[], axis);
   const begin = x.shape.map(() => 0);
   return sizes.map((s) => {
-    const part = sliceInfo(backend, x, begin, x.shape.map((d, i) => (i === axis ? s : d)));
+    const part = sliceInfo(
+      backend,
+      x,
+      begin,
+      x.shape.map((d, i) => (i === axis ? s : d)),
+    );
     begin[axis] += s;
     return part;
   });
@@ -80,17 +85,7 @@ function stridedSlice(stock: tf.KernelFunc) {
     const { inputs, backend, attrs } = args;
     const x = inputs.x as tf.TensorInfo;
     const a = attrs as unknown as tf.StridedSliceAttrs;
-    const info = tf.slice_util.sliceInfo(
-      x.shape,
-      a.begin,
-      a.end,
-      a.strides,
-      a.beginMask,
-      a.endMask,
-      a.ellipsisMask,
-      a.newAxisMask,
-      a.shrinkAxisMask,
-    );
+    const info = tf.slice_util.sliceInfo(x.shape, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
     if (info.isIdentity || !(info.sliceDim0 || info.isSimpleSlice) || x.dtype === 'string') return stock(args) as tf.TensorInfo;
     const sliced = sliceInfo(backend, x, info.begin, tf.slice_util.computeOutShape(info.begin, info.end, info.strides));
     const result = reshapeInfo(backend, sliced, info.finalShape);
@@ -101,8 +96,9 @@ function stridedSlice(stock: tf.KernelFunc) {
 
 /** Replaces the four kernels (string tensors keep the stock path, which copies them as arrays). */
 export function replaceSliceKernels(): void {
-  const unlessString = (kernel: (args: WasmKernelArgs) => tf.TensorInfo | tf.TensorInfo[], tensor: string) => (stock: tf.KernelFunc) => (args: WasmKernelArgs) =>
-    (args.inputs[tensor] as tf.TensorInfo).dtype === 'string' ? (stock(args) as tf.TensorInfo | tf.TensorInfo[]) : kernel(args);
+  const unlessString =
+    (kernel: (args: WasmKernelArgs) => tf.TensorInfo | tf.TensorInfo[], tensor: string) => (stock: tf.KernelFunc) => (args: WasmKernelArgs) =>
+      (args.inputs[tensor] as tf.TensorInfo).dtype === 'string' ? (stock(args) as tf.TensorInfo | tf.TensorInfo[]) : kernel(args);
   replaceWasmKernel('Slice', unlessString(slice, 'x'));
   replaceWasmKernel('Unpack', unlessString(unpack, 'value'));
   replaceWasmKernel('SplitV', unlessString(splitV, 'x'));

@@ -96,10 +96,7 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
         locateFile: (path: string) => (path.endsWith('.worker.js') ? workerScript : path),
         mainScriptUrlOrBlob: packageFile('wasm-out/tfjs-backend-wasm-threaded-simd.js'),
         onAbort: (what: unknown) => fail(new Error(`aborted: ${String(what)}`)),
-        instantiateWasm: (
-          imports: { env: Record<string, unknown> },
-          receive: (instance: object, compiled: object) => void,
-        ) => {
+        instantiateWasm: (imports: { env: Record<string, unknown> }, receive: (instance: object, compiled: object) => void) => {
           imports.env.emscripten_num_logical_cores = () => 2 * threads;
           WebAssemblyApi.instantiate(binary, imports).then(
             ({ instance, module: compiled }) => receive(instance, compiled),
@@ -137,9 +134,7 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
 export function useThreadedWasm(threads: number): void {
   loadWasmPackage();
   const engine = tf.engine();
-  const entry = engine.registryFactory[WASM] as
-    | ({ factory: () => Promise<tf.KernelBackend>; priority: number } & { [INSTALLED]?: ThreadedState })
-    | undefined;
+  const entry = engine.registryFactory[WASM] as ({ factory: () => Promise<tf.KernelBackend>; priority: number } & { [INSTALLED]?: ThreadedState }) | undefined;
   if (entry == null) throw new Error("the 'wasm' backend is not registered");
   const state = (entry[INSTALLED] ??= installFactory(entry));
   state.threads = Math.max(1, Math.min(MAX_WASM_THREADS, Math.floor(threads)));

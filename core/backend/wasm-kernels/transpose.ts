@@ -5,7 +5,7 @@
  * destination, as below, takes ~2 ns (8 ms). Small matrices and every other permutation keep the stock kernel,
  * which is as fast there.
  */
-import { tf } from '../tf';
+import { type tf } from '../tf';
 import { replaceWasmKernel, type WasmKernelArgs } from './wasm-backend';
 
 /** Elements per matrix from which the copy below beats the stock kernel (measured: equal near 128 × 1024). */
@@ -70,7 +70,10 @@ function transpose(stock: tf.KernelFunc) {
     if (!swapsLastTwo(perm) || rows * cols < FAST_TRANSPOSE_MIN_ELEMENTS || x.dtype === 'string' || x.dtype === 'complex64') {
       return stock(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
     }
-    const out = backend.makeOutput(perm.map((p) => x.shape[p]), x.dtype);
+    const out = backend.makeOutput(
+      perm.map((p) => x.shape[p]),
+      x.dtype,
+    );
     // Views after the allocation: growing the heap detaches older ones.
     const batch = x.shape.slice(0, -2).reduce((n, d) => n * d, 1);
     transposeLastTwo(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), batch, rows, cols);

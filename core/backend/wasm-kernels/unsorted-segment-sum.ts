@@ -4,7 +4,7 @@
  * has no backward pass. A plain loop over the wasm heap: the work is one pass over `x`.
  */
 import { tf } from '../tf';
-import { addWasmKernel, WasmKernelArgs } from './wasm-backend';
+import { addWasmKernel, type WasmKernelArgs } from './wasm-backend';
 
 /**
  * out[s, ...] = Σ x[i, ...] over every i with segmentIds[i] = s. Ids outside [0, numSegments) are dropped, as on the

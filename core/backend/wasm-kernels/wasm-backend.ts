@@ -27,12 +27,7 @@ export function wasmKernel(name: string): tf.KernelConfig {
 }
 
 /** Runs the wasm kernel `name`. The caller owns the result and frees it with {@link release}. */
-export function runWasmKernel(
-  name: string,
-  backend: BackendWasm,
-  inputs: tf.NamedTensorInfoMap,
-  attrs: tf.NamedAttrMap = {},
-): tf.TensorInfo {
+export function runWasmKernel(name: string, backend: BackendWasm, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
   return wasmKernel(name).kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
 }
 
@@ -67,10 +62,7 @@ export function asKernelOutput(backend: BackendWasm, result: tf.Tensor): tf.Tens
  * Replaces the wasm kernel `name` with `wrap(original)`, keeping the original's setup and dispose functions
  * (they bind the C++ entry points when the backend initialises).
  */
-export function replaceWasmKernel(
-  name: string,
-  wrap: (original: tf.KernelFunc) => (args: WasmKernelArgs) => tf.TensorInfo | tf.TensorInfo[],
-): void {
+export function replaceWasmKernel(name: string, wrap: (original: tf.KernelFunc) => (args: WasmKernelArgs) => tf.TensorInfo | tf.TensorInfo[]): void {
   const original = wasmKernel(name);
   // A second copy of this module (sources and compiled output in one process) must not wrap the wrapper.
   if ((original.kernelFunc as { [REPLACED]?: true })[REPLACED]) return;

@@ -38,10 +38,25 @@ export function registerEncode(program: Command, manifests: readonly PluginManif
       mkdirSync(options.out, { recursive: true });
       writeNpy(join(options.out, 'images.npy'), embeddings.images, [embeddings.numImages, embeddings.dim]);
       writeNpy(join(options.out, 'captions.npy'), embeddings.captions, [5 * embeddings.numImages, embeddings.dim]);
-      writeFileSync(join(options.out, 'captions.txt'), `${data.captions().slice(0, 5 * embeddings.numImages).join('\n')}\n`);
-      const about = { checkpoint: model.source.checkpoint, recipe: model.source.recipe, split: data.name, numImages: embeddings.numImages, dim: embeddings.dim, overrides };
+      writeFileSync(
+        join(options.out, 'captions.txt'),
+        `${data
+          .captions()
+          .slice(0, 5 * embeddings.numImages)
+          .join('\n')}\n`,
+      );
+      const about = {
+        checkpoint: model.source.checkpoint,
+        recipe: model.source.recipe,
+        split: data.name,
+        numImages: embeddings.numImages,
+        dim: embeddings.dim,
+        overrides,
+      };
       writeFileSync(join(options.out, 'encode.json'), `${JSON.stringify(about, null, 2)}\n`);
-      log.info(`wrote images.npy [${embeddings.numImages}, ${embeddings.dim}] and captions.npy [${5 * embeddings.numImages}, ${embeddings.dim}] to ${options.out}`);
+      log.info(
+        `wrote images.npy [${embeddings.numImages}, ${embeddings.dim}] and captions.npy [${5 * embeddings.numImages}, ${embeddings.dim}] to ${options.out}`,
+      );
     });
   });
 }

@@ -5,13 +5,7 @@ import type { EvaluationReport } from '../../contracts/evaluation';
 import type { Logger } from '../../contracts/services';
 import { UsageError } from '../../errors';
 import type { PluginManifest } from '../../registry/plugin-spec';
-import {
-  evaluateEnsemble,
-  evaluateModel,
-  evaluateSimilarityFiles,
-  type EvalTarget,
-  type ModelEvaluation,
-} from '../../run/evaluate-model';
+import { evaluateEnsemble, evaluateModel, evaluateSimilarityFiles, type EvalTarget, type ModelEvaluation } from '../../run/evaluate-model';
 import { trackEnsemble } from '../../run/track-ensemble';
 import { withOverrides } from '../options';
 import { formatReportTable } from '../report-table';
@@ -63,7 +57,8 @@ async function runEval(manifests: readonly PluginManifest[], target: string | un
   if (options.saveSims) mkdirSync(dirname(options.saveSims), { recursive: true });
 
   if (options.sims) {
-    if (overrides.length > 0 || options.recipe || options.split) throw new UsageError('--sims evaluates matrices as they are: --set, --data, --recipe and --split do not apply');
+    if (overrides.length > 0 || options.recipe || options.split)
+      throw new UsageError('--sims evaluates matrices as they are: --set, --data, --recipe and --split do not apply');
     const report = await evaluateSimilarityFiles(manifests, options.sims, { type: options.evaluator }, logger, evaluateOptions);
     process.stdout.write(formatReportTable(report, `similarity ${options.sims.join(' + ')} (${report.protocol})`));
     if (options.out) writeReport(logger, options.out, { sims: options.sims, ...reportJson(report) });

@@ -9,15 +9,7 @@ import type { TextEncoder } from '../../contracts/text';
 import type { Loss, Optimizer } from '../../contracts/training';
 import { bindDataInfo, createRootContainer, createRunContainer } from '../../di/containers';
 import { UsageError } from '../../errors';
-import {
-  applyImport,
-  describePlan,
-  planImport,
-  problemCount,
-  readSourceCheckpoint,
-  type ImportBlock,
-  type ImportPlan,
-} from '../../io/checkpoint-import';
+import { applyImport, describePlan, planImport, problemCount, readSourceCheckpoint, type ImportBlock, type ImportPlan } from '../../io/checkpoint-import';
 import type { PluginKind } from '../../kinds';
 import type { RootSettingsValue } from '../../recipe/root';
 import { getPath } from '../../recipe/validate';

@@ -25,7 +25,15 @@ export function registerPlugins(program: Command, manifests: readonly PluginMani
       const registry = createRegistry([...manifests, ...extra]);
       const plugins = registry.list(kind);
       if (options.json) {
-        const rows = plugins.map(({ spec, source }) => ({ kind: spec.kind, name: spec.name, doc: spec.doc, version: spec.version, source, options: spec.options, slots: spec.slots ?? {} }));
+        const rows = plugins.map(({ spec, source }) => ({
+          kind: spec.kind,
+          name: spec.name,
+          doc: spec.doc,
+          version: spec.version,
+          source,
+          options: spec.options,
+          slots: spec.slots ?? {},
+        }));
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         return;
       }

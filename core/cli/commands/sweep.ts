@@ -29,7 +29,7 @@ export function registerSweep(program: Command, manifests: readonly PluginManife
       .option('--max-retries <n>', 'times a failed trial is retried', '1')
       .option('--fail-fast', 'stop at the first failed trial')
       .option('--detach', 'submit the trials and return (queue executors); follow up with --resume')
-      .option('--executor <type>', 'executor plugin (default: the recipe\'s executor:, else local)')
+      .option('--executor <type>', "executor plugin (default: the recipe's executor:, else local)")
       .option('--parallel <n>', 'local executor: trials run at once')
       .option('--queue <name>', 'bullmq executor: queue name'),
   ).action(async (file: string, options: SweepCliOptions) => {

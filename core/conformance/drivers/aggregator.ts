@@ -16,7 +16,10 @@ export const aggregatorDriver: ModelDriver = {
     const n = Math.max(...lengths);
     const b = lengths.length;
     const tokens = paddedFeatures(CONFORMANCE_LENGTHS, n, d, rng, true) as unknown as tf.Variable;
-    const noise = tf.tensor3d(Float32Array.from({ length: b * n * d }, () => rng.next() * 4 - 2), [b, n, d]);
+    const noise = tf.tensor3d(
+      Float32Array.from({ length: b * n * d }, () => rng.next() * 4 - 2),
+      [b, n, d],
+    );
     return {
       owner: aggregator,
       forward: (mode) => ({ pooled: aggregator.pool(tokens as unknown as tf.Tensor3D, lengths, mode) }),
@@ -30,7 +33,11 @@ export const aggregatorDriver: ModelDriver = {
           return tokens.mul(valid).add(noise.mul(tf.scalar(1).sub(valid))) as tf.Tensor3D;
         });
         try {
-          return { original: aggregator.pool(tokens as unknown as tf.Tensor3D, lengths, mode), repadded: aggregator.pool(repadded, lengths, mode), lengths: CONFORMANCE_LENGTHS };
+          return {
+            original: aggregator.pool(tokens as unknown as tf.Tensor3D, lengths, mode),
+            repadded: aggregator.pool(repadded, lengths, mode),
+            lengths: CONFORMANCE_LENGTHS,
+          };
         } finally {
           repadded.dispose();
         }

@@ -32,11 +32,18 @@ export const evaluatorDriver: LightDriver = {
       const entries = Object.entries(report.metrics);
       if (entries.length === 0) fail('no metrics');
       failIfAny(entries.filter(([, v]) => !Number.isFinite(v)).map(([k, v]) => `${k} = ${v}`));
-      return `${entries.length} metrics (${entries.slice(0, 3).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}, …)`;
+      return `${entries.length} metrics (${entries
+        .slice(0, 3)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ')}, …)`;
     });
     await recorder.check(CHECKS.deterministic, async () => {
       const again = (await evaluator.evaluate(set)).metrics;
-      failIfAny(Object.keys({ ...first, ...again }).filter((k) => first[k] !== again[k]).map((k) => `${k}: ${first[k]} then ${again[k]}`));
+      failIfAny(
+        Object.keys({ ...first, ...again })
+          .filter((k) => first[k] !== again[k])
+          .map((k) => `${k}: ${first[k]} then ${again[k]}`),
+      );
     });
   },
 };

@@ -21,7 +21,10 @@ export const highlightDriver: ModelDriver = {
     const r = Math.max(...lengths);
     const regions = paddedFeatures(CONFORMANCE_LENGTHS, r, d, rng, true) as unknown as tf.Variable;
     const b = lengths.length;
-    const noise = tf.tensor3d(Float32Array.from({ length: b * r * d }, () => rng.next() * 4 - 2), [b, r, d]);
+    const noise = tf.tensor3d(
+      Float32Array.from({ length: b * r * d }, () => rng.next() * 4 - 2),
+      [b, r, d],
+    );
     return {
       owner: highlight,
       forward: (mode) => ({ highlighted: highlight.highlight(regions as unknown as tf.Tensor3D, lengths, segmentation, mode) }),
@@ -35,7 +38,11 @@ export const highlightDriver: ModelDriver = {
           return regions.mul(valid).add(noise.mul(tf.scalar(1).sub(valid))) as tf.Tensor3D;
         });
         try {
-          return { original: highlight.highlight(regions as unknown as tf.Tensor3D, lengths, segmentation, mode), repadded: highlight.highlight(repadded, lengths, segmentation, mode), lengths: CONFORMANCE_LENGTHS };
+          return {
+            original: highlight.highlight(regions as unknown as tf.Tensor3D, lengths, segmentation, mode),
+            repadded: highlight.highlight(repadded, lengths, segmentation, mode),
+            lengths: CONFORMANCE_LENGTHS,
+          };
         } finally {
           repadded.dispose();
         }

@@ -11,7 +11,8 @@ export const imageEncoderDriver: ModelDriver = {
   subject(built, { info, rng, args }) {
     const encoder = built as ImageEncoder;
     const inputs = conformanceImages(info, rng);
-    const problems = typeof args.embedDim === 'number' && args.embedDim !== encoder.embedDim ? [`embedDim is ${encoder.embedDim} but args.embedDim is ${args.embedDim}`] : [];
+    const problems =
+      typeof args.embedDim === 'number' && args.embedDim !== encoder.embedDim ? [`embedDim is ${encoder.embedDim} but args.embedDim is ${args.embedDim}`] : [];
     return {
       owner: encoder,
       forward: (mode) => ({ embeddings: encoder.encode(inputs, mode) }),

@@ -28,7 +28,8 @@ export const lossDriver: ModelDriver = {
         'loss (epoch 0)': loss.compute(images as tf.Tensor2D, captions as tf.Tensor2D, { epoch: 0, step: 0 }),
         'loss (epoch 5)': loss.compute(images as tf.Tensor2D, captions as tf.Tensor2D, { epoch: 5, step: 100 }),
       }),
-      contract: (outputs) => Object.entries(outputs).flatMap(([name, t]) => (t.rank === 0 ? [] : [`${name} has shape [${t.shape.join(', ')}], expected a scalar`])),
+      contract: (outputs) =>
+        Object.entries(outputs).flatMap(([name, t]) => (t.rank === 0 ? [] : [`${name} has shape [${t.shape.join(', ')}], expected a scalar`])),
       differentiable: ['loss (epoch 0)', 'loss (epoch 5)'],
       gradientInputs: new Map([
         ['input images', images],

@@ -14,7 +14,10 @@ export const scheduleDriver: LightDriver = {
     const points: TrainingProgress[] = Array.from({ length: 40 }, (_, epoch) => [0, 7].map((s) => ({ epoch, step: epoch * 10 + s }))).flat();
     await recorder.check(CHECKS.values, () => {
       const forward = points.map((p) => schedule.multiplier(p));
-      const backward = [...points].reverse().map((p) => schedule.multiplier(p)).reverse();
+      const backward = [...points]
+        .reverse()
+        .map((p) => schedule.multiplier(p))
+        .reverse();
       failIfAny([
         ...forward.flatMap((m, i) => (Number.isFinite(m) && m >= 0 ? [] : [`epoch ${points[i].epoch} step ${points[i].step}: ${m}`])),
         ...forward.flatMap((m, i) => (Object.is(m, backward[i]) ? [] : [`epoch ${points[i].epoch}: ${m}, then ${backward[i]} when called in another order`])),

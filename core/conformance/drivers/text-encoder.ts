@@ -15,7 +15,8 @@ export const textEncoderDriver: ModelDriver = {
     const encoder = built as TextEncoder;
     encoder.prepare?.(CONFORMANCE_CAPTIONS.flatMap((c) => [c, c, c, c, c]));
     const b = CONFORMANCE_CAPTIONS.length;
-    const problems = typeof args.embedDim === 'number' && args.embedDim !== encoder.embedDim ? [`embedDim is ${encoder.embedDim} but args.embedDim is ${args.embedDim}`] : [];
+    const problems =
+      typeof args.embedDim === 'number' && args.embedDim !== encoder.embedDim ? [`embedDim is ${encoder.embedDim} but args.embedDim is ${args.embedDim}`] : [];
     return {
       owner: encoder,
       forward: (mode) => ({ embeddings: encoder.encode(CONFORMANCE_CAPTIONS, mode) }),

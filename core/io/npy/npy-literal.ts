@@ -42,7 +42,11 @@ class LiteralParser {
     if (c === '[') return this.sequence('[', ']');
     if (c === "'" || c === '"') return this.string();
     if (c !== undefined && /[-+0-9]/.test(c)) return this.integer();
-    for (const [word, value] of [['True', true], ['False', false], ['None', null]] as const) {
+    for (const [word, value] of [
+      ['True', true],
+      ['False', false],
+      ['None', null],
+    ] as const) {
       if (this.text.startsWith(word, this.pos)) {
         this.pos += word.length;
         return value;

@@ -8,7 +8,7 @@ import { encodeHeaderV1, formatShape } from './npy-header';
 /** Typed arrays the writer stores, and the dtype each becomes. */
 export type NpyWritable = Float32Array | Int32Array | Uint8Array;
 
-const DESCR_OF = new Map<Function, string>([
+const DESCR_OF = new Map<unknown, string>([
   [Float32Array, '<f4'],
   [Int32Array, '<i4'],
   [Uint8Array, '|u1'],

@@ -164,27 +164,27 @@ class Machine {
           this.stack.push(Object.freeze(this.stack.splice(this.stack.length - n, n)));
           break;
         }
-        case 0x61: // APPEND
-        {
+        case 0x61: {
+          // APPEND
           const value = this.pop();
           this.list(position).push(value);
           break;
         }
-        case 0x65: // APPENDS
-        {
+        case 0x65: {
+          // APPENDS
           const values = this.popMark(position);
           this.list(position).push(...values);
           break;
         }
-        case 0x73: // SETITEM
-        {
+        case 0x73: {
+          // SETITEM
           const value = this.pop();
           const key = this.pop();
           this.dict(position).set(key, value);
           break;
         }
-        case 0x75: // SETITEMS
-        {
+        case 0x75: {
+          // SETITEMS
           const items = this.popMark(position);
           this.pairs(items, position, this.dict(position));
           break;
@@ -192,16 +192,16 @@ class Machine {
         case 0x63: // GLOBAL
           this.stack.push(this.resolve(this.line(), this.line()));
           break;
-        case 0x93: // STACK_GLOBAL
-        {
+        case 0x93: {
+          // STACK_GLOBAL
           const name = this.pop();
           const module = this.pop();
           if (typeof module !== 'string' || typeof name !== 'string') this.fail(position, 'STACK_GLOBAL needs two strings');
           this.stack.push(this.resolve(module as string, name as string));
           break;
         }
-        case 0x52: // REDUCE
-        {
+        case 0x52: {
+          // REDUCE
           const args = this.pop();
           const callable = this.pop() as PickleGlobal;
           if (!Array.isArray(args)) this.fail(position, 'REDUCE arguments are not a tuple');
@@ -209,8 +209,8 @@ class Machine {
           this.stack.push(callable.call!(args as unknown[]));
           break;
         }
-        case 0x81: // NEWOBJ
-        {
+        case 0x81: {
+          // NEWOBJ
           const args = this.pop();
           const cls = this.pop() as PickleGlobal;
           if (!Array.isArray(args)) this.fail(position, 'NEWOBJ arguments are not a tuple');
@@ -218,8 +218,8 @@ class Machine {
           this.stack.push(cls.construct!(args as unknown[]));
           break;
         }
-        case 0x62: // BUILD
-        {
+        case 0x62: {
+          // BUILD
           const state = this.pop();
           const target = this.top(position);
           if (isBuildable(target)) target.setState(state);
@@ -227,8 +227,8 @@ class Machine {
           else if (!(target instanceof Map)) this.fail(position, `BUILD on ${describe(target)}, which takes no state`);
           break;
         }
-        case 0x51: // BINPERSID
-        {
+        case 0x51: {
+          // BINPERSID
           const pid = this.pop();
           if (!this.options.persistentLoad) this.fail(position, 'persistent id without a loader');
           this.stack.push(this.options.persistentLoad!(pid));

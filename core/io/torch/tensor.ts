@@ -10,7 +10,16 @@ export type TorchDtype = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64
 
 /** Bytes per element. */
 export const TORCH_ELEMENT_BYTES: Readonly<Record<TorchDtype, number>> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 
 /** Floating dtypes: read as float32. */
@@ -136,4 +145,3 @@ function converter(dtype: TorchDtype): (bytes: Uint8Array, count: number) => Flo
 }
 
 const scratch = new DataView(new ArrayBuffer(4));
-

@@ -172,7 +172,8 @@ function storageRef(pid: unknown, path: string): StorageRef {
     throw new UsageError(`${path}: unexpected persistent id ${JSON.stringify(pid)}; torch.save writes ('storage', type, key, location, numel)`);
   }
   const [, type, key, , numel] = pid as [string, StorageType, unknown, unknown, unknown];
-  if (type?.storageDtype === undefined) throw new UsageError(`${path}: persistent id names ${String((type as PickleGlobal)?.qualifiedName ?? type)}, not a storage type`);
+  if (type?.storageDtype === undefined)
+    throw new UsageError(`${path}: persistent id names ${String((type as PickleGlobal)?.qualifiedName ?? type)}, not a storage type`);
   return { dtype: type.storageDtype, key: String(key), numel: Number(numel) };
 }
 

@@ -165,13 +165,19 @@ function readCentralDirectory(fd: number, path: string): Map<string, ZipEntry> {
     const name = directory.toString('utf8', at + 46, at + 46 + nameLength);
     // Zip64 extra field: 64-bit values for exactly those fields saturated at 0xFFFFFFFF, in this order.
     const extra = directory.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength);
-    for (let e = 0; e + 4 <= extra.length; ) {
+    for (let e = 0; e + 4 <= extra.length;) {
       const id = extra.readUInt16LE(e);
       const length = extra.readUInt16LE(e + 2);
       if (id === ZIP64_EXTRA_ID) {
         let p = e + 4;
-        if (size === 0xffffffff) (size = readUInt64(extra, p)), (p += 8);
-        if (compressedSize === 0xffffffff) (compressedSize = readUInt64(extra, p)), (p += 8);
+        if (size === 0xffffffff) {
+          size = readUInt64(extra, p);
+          p += 8;
+        }
+        if (compressedSize === 0xffffffff) {
+          compressedSize = readUInt64(extra, p);
+          p += 8;
+        }
         if (localHeaderOffset === 0xffffffff) localHeaderOffset = readUInt64(extra, p);
       }
       e += 4 + length;

@@ -14,8 +14,16 @@ export const precompConformance: ConformanceFixture = {
     writeFileSync(join(dir, 'test_caps.txt'), Array.from({ length: 5 * n }, (_, j) => `caption ${j} of image ${Math.floor(j / 5)}\n`).join(''));
     writeNpy(join(dir, 'test_ims.npy'), ramp(n * r * f, 0.1), [n, r, f]);
     writeNpy(join(dir, 'test_segmentations.npy'), ramp(n * c * g * g, 0.05), [n, c, g, g]);
-    writeNpy(join(dir, 'test_seg_maps.npy'), Float32Array.from({ length: n * m * m }, (_, i) => i % c), [n, m, m]);
-    writeNpy(join(dir, 'test_cat_onehots.npy'), Float32Array.from({ length: n * c }, (_, i) => (i % (c + 1) === 0 ? 1 : 0)), [n, c]);
+    writeNpy(
+      join(dir, 'test_seg_maps.npy'),
+      Float32Array.from({ length: n * m * m }, (_, i) => i % c),
+      [n, m, m],
+    );
+    writeNpy(
+      join(dir, 'test_cat_onehots.npy'),
+      Float32Array.from({ length: n * c }, (_, i) => (i % (c + 1) === 0 ? 1 : 0)),
+      [n, c],
+    );
     return { root: dir };
   },
 };

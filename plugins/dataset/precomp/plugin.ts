@@ -33,7 +33,10 @@ export class PrecompDataset implements Dataset {
 
   constructor(@inject(PLUGIN_ARGS) private readonly args: Static<typeof precompOptions>) {
     if (!existsSync(args.root)) throw new UsageError(`data root ${args.root} does not exist`);
-    this.splits = readdirSync(args.root).filter((f) => f.endsWith('_caps.txt')).map((f) => f.slice(0, -'_caps.txt'.length)).sort();
+    this.splits = readdirSync(args.root)
+      .filter((f) => f.endsWith('_caps.txt'))
+      .map((f) => f.slice(0, -'_caps.txt'.length))
+      .sort();
     if (this.splits.length === 0) throw new UsageError(`${args.root}: no {split}_caps.txt files, so no splits`);
     this.shapes = this.readShapes(this.splits[0]);
     this.info = {
@@ -56,7 +59,10 @@ export class PrecompDataset implements Dataset {
     const features = files.features
       ? readNpyHeader(files.features).shape.slice(1)
       : readNpyHeader(join(files.perImage!.dir, `${readLines(files.perImage!.ids)[0]}.npy`)).shape;
-    if (features.length !== 2) throw new UsageError(`${files.features ?? files.perImage!.dir}: region features must be [N, R, F] (or [R, F] per image), got rows of shape [${features.join(', ')}]`);
+    if (features.length !== 2)
+      throw new UsageError(
+        `${files.features ?? files.perImage!.dir}: region features must be [N, R, F] (or [R, F] per image), got rows of shape [${features.join(', ')}]`,
+      );
     if (!this.args.segmentation) return { regions: features[0], featureDim: features[1], numClasses: 0, gridSize: 7, mapSize: 64 };
     const grid = readNpyHeader(files.classGrid).shape;
     const map = readNpyHeader(files.labelMap).shape;

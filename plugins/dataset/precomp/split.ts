@@ -45,11 +45,21 @@ export class PrecompSplit implements DatasetSplit {
       const ids = readLines(files.perImage!.ids);
       // The reference accepts one id per image or one per caption (then every fifth is the image's).
       const perImage = ids.length === images ? ids : ids.length === captions.length ? ids.filter((_, i) => i % 5 === 0) : null;
-      if (!perImage) throw new UsageError(`${files.perImage!.ids}: ${ids.length} ids, expected ${images} (one per image) or ${captions.length} (one per caption)`);
+      if (!perImage)
+        throw new UsageError(`${files.perImage!.ids}: ${ids.length} ids, expected ${images} (one per image) or ${captions.length} (one per caption)`);
       features = { ids: perImage, dir: files.perImage!.dir };
     }
     const open = (path: string, shape: number[]): NpyReader | null => (withSegmentation ? NpyReader.open(path, { expectShape: shape }) : null);
-    return new PrecompSplit(name, images, captions, features, open(files.classGrid, [images, c, g, g]), open(files.labelMap, [images, m, m]), open(files.categories, [images, c]), shapes);
+    return new PrecompSplit(
+      name,
+      images,
+      captions,
+      features,
+      open(files.classGrid, [images, c, g, g]),
+      open(files.labelMap, [images, m, m]),
+      open(files.categories, [images, c]),
+      shapes,
+    );
   }
 
   captions(): readonly string[] {
@@ -59,7 +69,9 @@ export class PrecompSplit implements DatasetSplit {
   async loadImages(indices: readonly number[]): Promise<HostImages> {
     const b = indices.length;
     const { regions: r, featureDim: f, numClasses: c, gridSize: g, mapSize: m } = this.shapes;
-    for (const i of indices) if (!Number.isInteger(i) || i < 0 || i >= this.numImages) throw new RangeError(`image index ${i} outside split '${this.name}' (0..${this.numImages - 1})`);
+    for (const i of indices)
+      if (!Number.isInteger(i) || i < 0 || i >= this.numImages)
+        throw new RangeError(`image index ${i} outside split '${this.name}' (0..${this.numImages - 1})`);
     const [regions, classGrid, labelMap, categories] = await Promise.all([
       this.readFeatures(indices),
       this.classGrid?.readRows(indices),
@@ -70,9 +82,14 @@ export class PrecompSplit implements DatasetSplit {
       indices,
       regions: { data: regions, shape: [b, r, f] },
       regionLengths: new Int32Array(b).fill(r),
-      segmentation: classGrid && labelMap && categories
-        ? { classGrid: { data: classGrid, shape: [b, c, g, g] }, labelMap: { data: labelMap, shape: [b, m, m] }, categories: { data: categories, shape: [b, c] } }
-        : undefined,
+      segmentation:
+        classGrid && labelMap && categories
+          ? {
+              classGrid: { data: classGrid, shape: [b, c, g, g] },
+              labelMap: { data: labelMap, shape: [b, m, m] },
+              categories: { data: categories, shape: [b, c] },
+            }
+          : undefined,
     };
   }
 

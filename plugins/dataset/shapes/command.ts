@@ -67,7 +67,10 @@ export const dataCommand: CliCommandContribution = {
           if (flags[flag] !== undefined) options[option] = flags[flag];
         }
         if (flags.regionPosition) options.regionPosition = true;
-        const splits = flags.splits.split(',').map((s) => s.trim()).filter((s) => s !== '');
+        const splits = flags.splits
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
         // Through commander's output hooks, so an embedding program (or a test) can capture what is printed.
         const print = command.configureOutput().writeOut ?? ((text: string) => process.stdout.write(text));
         for (const written of exportPrecomp(options, flags.out, splits)) {

@@ -36,11 +36,7 @@ const CHUNK = 256;
  * Writes `splits` of the `shapes` data set with `options` (raw, defaults filled here) into `outDir`.
  * An unknown split name is a {@link UsageError}.
  */
-export function exportPrecomp(
-  options: Readonly<Record<string, unknown>>,
-  outDir: string,
-  splits: readonly string[] = SPLIT_NAMES,
-): ExportedSplit[] {
+export function exportPrecomp(options: Readonly<Record<string, unknown>>, outDir: string, splits: readonly string[] = SPLIT_NAMES): ExportedSplit[] {
   const resolved = resolveShapesOptions(options);
   const unknown = splits.filter((s) => !(SPLIT_NAMES as readonly string[]).includes(s));
   if (unknown.length > 0) {
@@ -72,7 +68,14 @@ function exportSplit(options: ShapesOptions, outDir: string, split: SplitName): 
       const count = Math.min(CHUNK, n - start);
       for (let row = 0; row < count; row++) {
         generator.write(start + row, records, row);
-        captions.write(Buffer.from(generator.captions(start + row).map((line) => `${line}\n`).join('')));
+        captions.write(
+          Buffer.from(
+            generator
+              .captions(start + row)
+              .map((line) => `${line}\n`)
+              .join(''),
+          ),
+        );
         ids.write(Buffer.from(`${start + row}\n`));
       }
       ims.append(records.regions.subarray(0, count * r * f));
@@ -88,7 +91,6 @@ function exportSplit(options: ShapesOptions, outDir: string, split: SplitName): 
   }
   return { split, numImages: n, files: [...texts, ...arrays].map((w) => w.path) };
 }
-
 
 function writeAtomically(path: string, text: string): void {
   writeFileAtomic(path, [Buffer.from(text)]);

@@ -57,9 +57,7 @@ export function checkShapesOptions(options: ShapesOptions, where = 'shapes'): vo
     throw new UsageError(`${where}: minObjects (${options.minObjects}) exceeds maxObjects (${options.maxObjects})`);
   }
   if (options.regionsPerImage < options.maxObjects) {
-    throw new UsageError(
-      `${where}: regionsPerImage (${options.regionsPerImage}) must be at least maxObjects (${options.maxObjects})`,
-    );
+    throw new UsageError(`${where}: regionsPerImage (${options.regionsPerImage}) must be at least maxObjects (${options.maxObjects})`);
   }
 }
 

@@ -90,13 +90,7 @@ export function rasterise(scene: Scene, size: number, noise: number, rng: KeyedR
  * channel, mapped to an integer offset in [-noise·255, noise·255]. Integer arithmetic throughout: this loop is most
  * of the generation time.
  */
-function paint(
-  pixels: Uint8Array,
-  instances: Uint8Array,
-  palette: Int32Array,
-  draws: Uint32Array,
-  noise: number,
-): void {
+function paint(pixels: Uint8Array, instances: Uint8Array, palette: Int32Array, draws: Uint32Array, noise: number): void {
   const offsets = new Int32Array(256);
   for (let k = 0; k < 256; k++) offsets[k] = Math.round(((noise * 255) / 127.5) * (k - 127.5));
   for (let p = 0, q = 0; p < instances.length; p++, q += 3) {
@@ -116,7 +110,7 @@ function paint(
  * An object too small to cover any pixel centre (not possible at the sizes used) gets an empty box at its centre.
  */
 export function objectBoxes(scene: Scene, instances: Uint8Array, size: number): [number, number, number, number][] {
-  const boxes = scene.objects.map((o): [number, number, number, number] => [size, size, 0, 0]);
+  const boxes = scene.objects.map((): [number, number, number, number] => [size, size, 0, 0]);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const k = instances[y * size + x] - 1;

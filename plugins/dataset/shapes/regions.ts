@@ -40,12 +40,7 @@ export type PixelBox = readonly [number, number, number, number];
  * R region boxes: the objects' tight boxes first, then random background boxes (15–50 % of the side, anywhere,
  * free to overlap objects as detector proposals do) until R. All R are valid, as BUTD always gives 36.
  */
-export function regionBoxes(
-  objectBoxes: readonly PixelBox[],
-  regions: number,
-  size: number,
-  rng: KeyedRandom,
-): PixelBox[] {
+export function regionBoxes(objectBoxes: readonly PixelBox[], regions: number, size: number, rng: KeyedRandom): PixelBox[] {
   const boxes: PixelBox[] = [...objectBoxes];
   while (boxes.length < regions) {
     const w = Math.max(1, Math.round(rng.uniform(0.15, 0.5) * size));

@@ -128,8 +128,7 @@ function placeCentres(rng: KeyedRandom, count: number, size: number): { cx: numb
  */
 function rearrange(base: readonly SceneObject[], rng: KeyedRandom, imageSize: number): SceneObject[] {
   const look = (o: SceneObject) => `${o.shape}/${o.size}`;
-  const moved = (sigma: readonly number[]) =>
-    base.map((o, i) => ({ ...o, cx: base[sigma[i]].cx, cy: base[sigma[i]].cy }));
+  const moved = (sigma: readonly number[]) => base.map((o, i) => ({ ...o, cx: base[sigma[i]].cx, cy: base[sigma[i]].cy }));
   const ids = base.map((_, i) => i);
   for (let tries = 0; tries < 20; tries++) {
     const sigma = rng.shuffled(ids);
@@ -148,11 +147,7 @@ function rearrange(base: readonly SceneObject[], rng: KeyedRandom, imageSize: nu
  * Ordered object pairs (a, b) whose stated relation in `first` is false in `second` (another layout of the same
  * objects): a caption about such a pair tells the two images apart.
  */
-export function contrastPairs(
-  first: readonly SceneObject[],
-  second: readonly SceneObject[],
-  imageSize: number,
-): [number, number][] {
+export function contrastPairs(first: readonly SceneObject[], second: readonly SceneObject[], imageSize: number): [number, number][] {
   const pairs: [number, number][] = [];
   for (let a = 0; a < first.length; a++) {
     for (let b = 0; b < first.length; b++) {

@@ -19,14 +19,7 @@ export function cellBounds(size: number, grid: number): Int32Array {
 }
 
 /** Writes the class-score grid `[C, g, g]` of `labels` (`[S, S]`) into `out` at `offset`. */
-export function classGrid(
-  labels: Uint8Array,
-  size: number,
-  numClasses: number,
-  grid: number,
-  out: Float32Array,
-  offset = 0,
-): void {
+export function classGrid(labels: Uint8Array, size: number, numClasses: number, grid: number, out: Float32Array, offset = 0): void {
   const bounds = cellBounds(size, grid);
   const counts = new Int32Array(numClasses);
   for (let i = 0; i < grid; i++) {
@@ -42,13 +35,7 @@ export function classGrid(
 }
 
 /** Writes `labels` (`[S, S]`) resized to `[m, m]` by nearest neighbour into `out` at `offset`. */
-export function resizeLabels(
-  labels: Uint8Array,
-  size: number,
-  mapSize: number,
-  out: Uint8Array | Float32Array,
-  offset = 0,
-): void {
+export function resizeLabels(labels: Uint8Array, size: number, mapSize: number, out: Uint8Array | Float32Array, offset = 0): void {
   for (let y = 0; y < mapSize; y++) {
     const sy = Math.floor(((y + 0.5) * size) / mapSize);
     for (let x = 0; x < mapSize; x++) {

@@ -10,10 +10,10 @@ import { type SimilaritySource, embeddingSimilarity, ensembleSimilarity } from '
 
 export const retrievalOptions = Type.Object(
   {
-    protocol: Type.Union(
-      [Type.Literal('all'), ...Object.keys(RETRIEVAL_PROTOCOLS).map((name) => Type.Literal(name))],
-      { default: 'all', description: "'all': every image as one block; coco-5fold-1k: five 1K folds averaged; coco-5k; f30k-1k" },
-    ),
+    protocol: Type.Union([Type.Literal('all'), ...Object.keys(RETRIEVAL_PROTOCOLS).map((name) => Type.Literal(name))], {
+      default: 'all',
+      description: "'all': every image as one block; coco-5fold-1k: five 1K folds averaged; coco-5k; f30k-1k",
+    }),
     alsoReport: Type.Array(Type.Union(Object.keys(RETRIEVAL_PROTOCOLS).map((name) => Type.Literal(name))), {
       default: [],
       description: "further protocols reported beside the main one, their metrics prefixed by the protocol ('coco-5k/i2t/R1')",

@@ -47,7 +47,10 @@ export function embeddingSimilarity(images: Float32Array, captions: Float32Array
     throw new Error(`caption embeddings hold ${captions.length / dim} rows of ${dim}, ${n} images need ${5 * n}`);
   }
   // A non-finite embedding makes NaN similarities; say which row instead of failing later inside the ranking.
-  for (const [what, data] of [['image', images], ['caption', captions]] as const) {
+  for (const [what, data] of [
+    ['image', images],
+    ['caption', captions],
+  ] as const) {
     const bad = firstNonFinite(data);
     if (bad >= 0) throw new Error(`${what} embedding ${Math.floor(bad / dim)} has a non-finite value (${data[bad]})`);
   }

@@ -9,7 +9,7 @@ import { workerCommand } from './worker';
 export const bullmqExecutorSpec = definePlugin({
   kind: 'executor',
   name: 'bullmq',
-  doc: 'trials as jobs on a BullMQ queue in Redis ($REDIS_URL), run by `shnet worker` processes; a dead worker\'s trial is resumed by another',
+  doc: "trials as jobs on a BullMQ queue in Redis ($REDIS_URL), run by `shnet worker` processes; a dead worker's trial is resumed by another",
   version: shnetVersion,
   options: bullmqExecutorOptions,
   plugin: BullmqExecutor,

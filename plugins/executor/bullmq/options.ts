@@ -15,7 +15,6 @@ export type BullmqExecutorOptions = Static<typeof bullmqExecutorOptions>;
 
 /** BullMQ, loaded when a sweep or worker first needs it: every other command starts without its ~0.25 s load time. */
 export function bullmq(): typeof import('bullmq') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('bullmq') as typeof import('bullmq');
 }
 

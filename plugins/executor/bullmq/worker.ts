@@ -74,7 +74,7 @@ export const workerCommand: CliCommandContribution = {
       .option('--queue <name>', 'queue to take trials from', 'shnet')
       .option('--concurrency <n>', 'trials run at once by this worker', '1')
       .option('--redis-url <url>', 'Redis (default: $REDIS_URL)')
-      .option('--lock-duration-ms <ms>', 'how long a job stays owned without a heartbeat (a dead worker\'s trial waits this long)', '30000')
+      .option('--lock-duration-ms <ms>', "how long a job stays owned without a heartbeat (a dead worker's trial waits this long)", '30000')
       .option('--stalled-interval-ms <ms>', 'how often this worker looks for jobs whose owner died', '30000')
       .option('--max-stalled-count <n>', 'times a trial may be taken over from a dead worker before it fails', '3')
       .action((options: WorkerOptions) => runWorker(options));

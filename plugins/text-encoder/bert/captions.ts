@@ -49,12 +49,7 @@ export function captionIds(tokenizer: WordPieceTokenizer, caption: string, maxLe
 }
 
 /** Tokenizes and pads a batch to its longest caption (not to `maxLength`: short batches stay cheap). */
-export function tokenBatch(
-  tokenizer: WordPieceTokenizer,
-  captions: readonly string[],
-  maxLength: number,
-  augment?: CaptionAugmentation,
-): TokenBatch {
+export function tokenBatch(tokenizer: WordPieceTokenizer, captions: readonly string[], maxLength: number, augment?: CaptionAugmentation): TokenBatch {
   const sequences = captions.map((c) => captionIds(tokenizer, c, maxLength, augment));
   const lengths = Int32Array.from(sequences, (s) => s.length);
   const width = lengths.reduce((m, n) => Math.max(m, n), 0);

@@ -62,7 +62,8 @@ export function parseBertConfig(json: Record<string, unknown>, source: string): 
   };
   const num = (key: string, fallback: number): number => {
     const v = json[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new UsageError(`${source}: ${key} must be a non-negative number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new UsageError(`${source}: ${key} must be a non-negative number, got ${JSON.stringify(v)}`);
     return v;
   };
   const d = BERT_BASE_UNCASED;

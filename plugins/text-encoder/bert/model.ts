@@ -31,9 +31,7 @@ export class BertModel extends Block {
   ) {
     super();
     this.embeddings = this.addChild('embeddings', new BertEmbeddings(config, rng, initStd));
-    this.layers = Array.from({ length: config.numHiddenLayers }, (_, i) =>
-      this.addChild(`encoder.layer.${i}`, new BertLayer(config, rng, initStd)),
-    );
+    this.layers = Array.from({ length: config.numHiddenLayers }, (_, i) => this.addChild(`encoder.layer.${i}`, new BertLayer(config, rng, initStd)));
   }
 
   /**

@@ -30,9 +30,7 @@ export const bertTextEncoderOptions = Type.Object(
     augmentProbability: Type.Number({ minimum: 0, maximum: 1, default: 0.2, description: 'Chance that a word is augmented.' }),
     freeze: Type.Boolean({ default: false, description: 'Keep BERT fixed (no gradients); only the projection and GPO train.' }),
     hiddenDropout: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1, description: "Overrides config.json's hidden_dropout_prob." })),
-    attentionDropout: Type.Optional(
-      Type.Number({ minimum: 0, exclusiveMaximum: 1, description: "Overrides config.json's attention_probs_dropout_prob." }),
-    ),
+    attentionDropout: Type.Optional(Type.Number({ minimum: 0, exclusiveMaximum: 1, description: "Overrides config.json's attention_probs_dropout_prob." })),
   },
   { additionalProperties: false },
 );
@@ -99,9 +97,7 @@ export class BertTextEncoder extends Block implements TextEncoder {
   }
 
   override parameters(): NamedParameter[] {
-    return super.parameters().map((p) =>
-      p.name.startsWith('bert.') ? { ...p, group: TEXT_BACKBONE_GROUP, trainable: p.trainable && !this.args.freeze } : p,
-    );
+    return super.parameters().map((p) => (p.name.startsWith('bert.') ? { ...p, group: TEXT_BACKBONE_GROUP, trainable: p.trainable && !this.args.freeze } : p));
   }
 
   /** Token ids of a batch, augmented when `mode.training` and `augment` are set. */
@@ -133,9 +129,7 @@ export class BertTextEncoder extends Block implements TextEncoder {
   /** @returns `[B, T, H]` */
   private runBert(batch: TokenBatch, mode: ForwardMode): tf.Tensor3D {
     const b = batch.lengths.length;
-    return tf.tidy(() =>
-      this.bert.apply(tf.tensor2d(batch.ids, [b, batch.width], 'int32'), tf.tensor2d(batch.mask, [b, batch.width]), mode),
-    );
+    return tf.tidy(() => this.bert.apply(tf.tensor2d(batch.ids, [b, batch.width], 'int32'), tf.tensor2d(batch.mask, [b, batch.width]), mode));
   }
 }
 

@@ -63,7 +63,10 @@ export function loadBertWeights(model: BertModel, file: string): BertLoadReport 
         skipped.push({ name: fileKey, reason: `outside the '${prefix}' encoder (pre-training head)` });
         continue;
       }
-      const key = fileKey.slice(prefix.length).replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
+      const key = fileKey
+        .slice(prefix.length)
+        .replace(/LayerNorm\.gamma$/, 'LayerNorm.weight')
+        .replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
       const reason = skipReason(key);
       if (reason) skipped.push({ name: fileKey, reason });
       else if (expected.has(key)) byKey.set(key, fileKey);
@@ -82,7 +85,11 @@ export function loadBertWeights(model: BertModel, file: string): BertLoadReport 
     }
     if (missing.length + unexpected.length + misShaped.length > 0) {
       const list = (what: string, names: string[]) =>
-        names.length === 0 ? [] : [`${what} (${names.length}): ${names.slice(0, LIST_LIMIT).join(', ')}${names.length > LIST_LIMIT ? `, … and ${names.length - LIST_LIMIT} more` : ''}`];
+        names.length === 0
+          ? []
+          : [
+              `${what} (${names.length}): ${names.slice(0, LIST_LIMIT).join(', ')}${names.length > LIST_LIMIT ? `, … and ${names.length - LIST_LIMIT} more` : ''}`,
+            ];
       throw new UsageError(
         [
           `${file}: the weights do not match the BERT model built from config.json`,

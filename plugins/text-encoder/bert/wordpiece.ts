@@ -63,7 +63,11 @@ export class WordPieceTokenizer {
     if (!existsSync(path)) throw new UsageError(`${path}: vocabulary file not found`);
     const lines = readFileSync(path, 'utf8').split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
-    return new WordPieceTokenizer(lines.map((l) => l.replace(/\r$/, '')), options, path);
+    return new WordPieceTokenizer(
+      lines.map((l) => l.replace(/\r$/, '')),
+      options,
+      path,
+    );
   }
 
   get size(): number {
@@ -129,7 +133,7 @@ export class WordPieceTokenizer {
     const chars = Array.from(word);
     if (chars.length > this.options.maxCharsPerWord) return [this.unkId];
     const out: number[] = [];
-    for (let start = 0; start < chars.length; ) {
+    for (let start = 0; start < chars.length;) {
       let found: number | undefined;
       let end = chars.length;
       for (; end > start; end--) {

@@ -18,10 +18,7 @@ export function splitBatch(batch: LogBatch): LogBatch[] {
   const count = () => current.metrics.length + current.params.length + current.tags.length;
   const add = <K extends keyof LogBatch>(list: K, entity: LogBatch[K][number], limit: number) => {
     const size = jsonSize(entity);
-    const full =
-      current[list].length >= limit ||
-      count() >= MLFLOW_LIMITS.entitiesPerBatch ||
-      bytes + size > MLFLOW_LIMITS.batchBytes;
+    const full = current[list].length >= limit || count() >= MLFLOW_LIMITS.entitiesPerBatch || bytes + size > MLFLOW_LIMITS.batchBytes;
     if (full && count() > 0) {
       chunks.push(current);
       current = { metrics: [], params: [], tags: [] };

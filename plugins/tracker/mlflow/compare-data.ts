@@ -49,11 +49,7 @@ function latest(store: FileStore, run: StoredRun, key: string): number {
   let best = { step: -Infinity, timestamp: -Infinity, value: -Infinity };
   for (const point of store.readMetric(run, key)) {
     const later =
-      point.step !== best.step
-        ? point.step > best.step
-        : point.timestamp !== best.timestamp
-          ? point.timestamp > best.timestamp
-          : point.value > best.value;
+      point.step !== best.step ? point.step > best.step : point.timestamp !== best.timestamp ? point.timestamp > best.timestamp : point.value > best.value;
     if (later) best = point;
   }
   return best.value;
@@ -88,10 +84,7 @@ export function localRuns(store: FileStore, selection: RunSelection): RunSummary
     .listRuns(experiment.experimentId)
     .map((run) => ({ run, summary: summarize(store, run), meta: store.readRunMeta(run) }))
     .filter(({ summary, meta }) =>
-      matchesFilter(
-        { ...summary, attributes: { status: meta.status, run_name: meta.runName, start_time: meta.startTime } },
-        clauses,
-      ),
+      matchesFilter({ ...summary, attributes: { status: meta.status, run_name: meta.runName, start_time: meta.startTime } }, clauses),
     )
     .sort((a, b) => a.meta.startTime - b.meta.startTime)
     .map(({ summary: { tags: _tags, ...summary } }) => summary);

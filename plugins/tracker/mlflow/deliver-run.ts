@@ -46,12 +46,7 @@ const pointId = (p: { step: number; timestamp: number; value: number }) => `${p.
  * Delivers `run` from `store` to the server behind `client`. Throws on failure (transient failures after the retry
  * budget, or a server error); everything acknowledged before the failure is recorded in the cursor.
  */
-export async function deliverRun(
-  store: FileStore,
-  run: StoredRun,
-  client: MlflowRestClient,
-  options: DeliverOptions = {},
-): Promise<DeliveryReport> {
+export async function deliverRun(store: FileStore, run: StoredRun, client: MlflowRestClient, options: DeliverOptions = {}): Promise<DeliveryReport> {
   const release = lockDelivery(run, client.baseUrl);
   try {
     return await new RunDelivery(store, run, client, options).deliver();
@@ -135,11 +130,11 @@ class RunDelivery {
     this.save();
     // Params, metrics and the status follow in later requests; tags ride along so the run is labelled from the start.
     const firstTags = [...tags].slice(0, 100).map(([key, value]) => ({ key, value }));
-    const info = await this.client.createRun(
-      { experimentId, runName: meta.runName, startTime: meta.startTime, tags: firstTags },
-      this.limits,
+    const info = await this.client.createRun({ experimentId, runName: meta.runName, startTime: meta.startTime, tags: firstTags }, this.limits);
+    return this.created(
+      info.run_id,
+      firstTags.map(({ key, value }) => [key, value]),
     );
-    return this.created(info.run_id, firstTags.map(({ key, value }) => [key, value]));
   }
 
   private created(remoteRunId: string, tagsSent: [string, string][]): string {

@@ -1,15 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import {
-  appendFileSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
@@ -266,9 +256,7 @@ export class FileStore {
     if (existsSync(file)) {
       const old = readFileSync(file, 'utf8');
       if (old === value) return;
-      throw new UsageError(
-        `param '${key}' of run ${run.runId} is already '${old.slice(0, 80)}'; params are write-once (new value '${value.slice(0, 80)}')`,
-      );
+      throw new UsageError(`param '${key}' of run ${run.runId} is already '${old.slice(0, 80)}'; params are write-once (new value '${value.slice(0, 80)}')`);
     }
     writeAtomic(file, value);
   }

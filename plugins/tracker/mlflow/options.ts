@@ -11,8 +11,7 @@ export const mlflowTrackerOptions = Type.Object(
   {
     trackingUri: Type.Optional(
       Type.String({
-        description:
-          'Server (`http://host:5000`) or local store (`file:./mlruns`). Default: $MLFLOW_TRACKING_URI, else local only.',
+        description: 'Server (`http://host:5000`) or local store (`file:./mlruns`). Default: $MLFLOW_TRACKING_URI, else local only.',
       }),
     ),
     experiment: Type.Optional(Type.String({ description: 'Experiment name. Default: $MLFLOW_EXPERIMENT_NAME, else the run’s.' })),

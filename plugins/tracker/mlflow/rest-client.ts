@@ -1,14 +1,6 @@
 import { RunFailure } from '../../../core/errors';
 import type { ServerConnection } from './connection';
-import type {
-  LogBatch,
-  MlflowExperiment,
-  MlflowFileInfo,
-  MlflowMetric,
-  MlflowRun,
-  MlflowRunInfo,
-  MlflowRunStatus,
-} from './rest-types';
+import type { LogBatch, MlflowExperiment, MlflowFileInfo, MlflowMetric, MlflowRun, MlflowRunInfo, MlflowRunStatus } from './rest-types';
 import { type CallLimits, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry } from './retry';
 
 /** The server answered with an error that retrying will not fix (`INVALID_PARAMETER_VALUE`, `RESOURCE_DOES_NOT_EXIST`…). */
@@ -30,7 +22,7 @@ export interface RestClientOptions {
 }
 
 /** Protobuf JSON spells non-finite doubles as strings; `JSON.stringify` would turn them into `null`. */
-function encodeNonFinite(key: string, value: unknown): unknown {
+function encodeNonFinite(_key: string, value: unknown): unknown {
   if (typeof value === 'number' && !Number.isFinite(value)) {
     return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
   }
@@ -185,12 +177,7 @@ export class MlflowRestClient {
     do {
       const query = `run_id=${encodeURIComponent(runId)}&metric_key=${encodeURIComponent(key)}`;
       const page = pageToken ? `&page_token=${encodeURIComponent(pageToken)}` : '';
-      const body = await this.call<{ metrics?: MlflowMetric[]; next_page_token?: string }>(
-        'GET',
-        `metrics/get-history?${query}${page}`,
-        undefined,
-        limits,
-      );
+      const body = await this.call<{ metrics?: MlflowMetric[]; next_page_token?: string }>('GET', `metrics/get-history?${query}${page}`, undefined, limits);
       points.push(...(body.metrics ?? []).map(decodeMetric));
       pageToken = body.next_page_token || undefined;
     } while (pageToken);
@@ -210,25 +197,13 @@ export class MlflowRestClient {
     return body.files ?? [];
   }
 
-  private async call<T = unknown>(
-    method: 'GET' | 'POST',
-    endpoint: string,
-    body?: unknown,
-    limits?: CallLimits,
-    idempotent = true,
-  ): Promise<T> {
+  private async call<T = unknown>(method: 'GET' | 'POST', endpoint: string, body?: unknown, limits?: CallLimits, idempotent = true): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body, encodeNonFinite);
     const text = await this.request(method, `${this.baseUrl}/api/2.0/mlflow/${endpoint}`, payload, limits, idempotent);
     return (text ? JSON.parse(text) : {}) as T;
   }
 
-  private request(
-    method: string,
-    url: string,
-    body: string | Buffer | undefined,
-    limits: CallLimits = {},
-    idempotent = true,
-  ): Promise<string> {
+  private request(method: string, url: string, body: string | Buffer | undefined, limits: CallLimits = {}, idempotent = true): Promise<string> {
     const deadline = limits.deadline ?? Infinity;
     const headers: Record<string, string> = {};
     if (typeof body === 'string') headers['content-type'] = 'application/json';

@@ -55,12 +55,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * limited by `limits`) is spent; then throws the last error. A non-`idempotent` attempt is repeated only after failures
  * that certainly did not reach the server (connection refused, 429).
  */
-export async function withRetry<T>(
-  attempt: () => Promise<T>,
-  policy: RetryPolicy,
-  limits: CallLimits = {},
-  idempotent = true,
-): Promise<T> {
+export async function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, limits: CallLimits = {}, idempotent = true): Promise<T> {
   const giveUpAt = Math.min(Date.now() + policy.maxTotalMs, limits.deadline ?? Infinity);
   let delay = policy.initialDelayMs;
   for (;;) {

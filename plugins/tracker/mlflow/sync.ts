@@ -9,12 +9,7 @@ import { MlflowRestClient, type RestClientOptions } from './rest-client';
  * delivered cost one cursor read and send nothing. Parents go before their children (oldest first).
  * Used by `shnet sync` after offline logging or an outage longer than the tracker waited.
  */
-export async function syncRuns(
-  localStore: string,
-  serverUri: string,
-  runIds?: readonly string[],
-  options: RestClientOptions = {},
-): Promise<DeliveryReport[]> {
+export async function syncRuns(localStore: string, serverUri: string, runIds?: readonly string[], options: RestClientOptions = {}): Promise<DeliveryReport[]> {
   const store = new FileStore(localStore);
   const client = new MlflowRestClient(connect(serverUri), options);
   let runs: StoredRun[];

@@ -20,7 +20,10 @@ describe('column reductions (per-channel sums laid out for the backend)', () => 
       const scale = seededTensor([16], 3) as tf.Tensor1D;
       const shift = seededTensor([16], 4) as tf.Tensor1D;
       const w = seededTensor([700, 16], 5);
-      const f = (a: tf.Tensor, s: tf.Tensor, h: tf.Tensor) => scaleShiftColumns(a as tf.Tensor2D, s as tf.Tensor1D, h as tf.Tensor1D).mul(w).sum();
+      const f = (a: tf.Tensor, s: tf.Tensor, h: tf.Tensor) =>
+        scaleShiftColumns(a as tf.Tensor2D, s as tf.Tensor1D, h as tf.Tensor1D)
+          .mul(w)
+          .sum();
       const reference = (a: tf.Tensor, s: tf.Tensor, h: tf.Tensor) => a.mul(s).add(h).mul(w).sum();
       return [scaleShiftColumns(x, scale, shift), ...tf.grads(f)([x, scale, shift]), ...tf.grads(reference)([x, scale, shift])];
     }));

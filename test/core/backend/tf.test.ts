@@ -29,10 +29,17 @@ describe('core/backend/tf', () => {
 
   it('creates cpu backends that print no "running TensorFlow.js in Node.js" banner', () => {
     const stock = new tf.MathBackendCPU();
-    assert.match(captureOutput(() => firstWrite(stock)), /looks like you are running TensorFlow\.js in Node\.js/, 'the stock backend prints it');
+    assert.match(
+      captureOutput(() => firstWrite(stock)),
+      /looks like you are running TensorFlow\.js in Node\.js/,
+      'the stock backend prints it',
+    );
     stock.dispose();
     const registered = tf.findBackendFactory('cpu')() as tf.KernelBackend;
-    assert.equal(captureOutput(() => firstWrite(registered)), '');
+    assert.equal(
+      captureOutput(() => firstWrite(registered)),
+      '',
+    );
     registered.dispose();
   });
 });

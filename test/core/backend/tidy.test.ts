@@ -11,7 +11,10 @@ describe('disposeAll', () => {
     const shared = tf.scalar(1);
     const tree = {
       weights: [tf.zeros([2]), { bias: tf.ones([3]), note: 'text', count: 3 }],
-      byName: new Map([['a', tf.scalar(2)], ['shared', shared]]),
+      byName: new Map([
+        ['a', tf.scalar(2)],
+        ['shared', shared],
+      ]),
       set: new Set([shared, tf.scalar(3)]),
       missing: undefined,
     };

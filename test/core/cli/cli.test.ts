@@ -34,26 +34,30 @@ describe('shnet CLI (child process)', () => {
 
   it('reports three mistakes as three located errors, exit 2, no stack trace', () => {
     const recipe = join(dir, 'three-mistakes.yaml');
-    writeFileSync(recipe, [
-      `extends: ${DEMO}`,
-      'loss:',
-      '  args: {margin: wide}',
-      'model:',
-      '  image:',
-      '    aggregator: {type: gop}',
-      'train: {batchSise: 8}',
-    ].join('\n'));
+    writeFileSync(
+      recipe,
+      [`extends: ${DEMO}`, 'loss:', '  args: {margin: wide}', 'model:', '  image:', '    aggregator: {type: gop}', 'train: {batchSise: 8}'].join('\n'),
+    );
     const result = shnet(['validate', recipe], { cwd: dir });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /recipe has 3 problems/);
     assert.match(result.stderr, /three-mistakes\.yaml:3: loss\.args\.margin: must be number \[loss\/triplet\]/);
     assert.match(result.stderr, /three-mistakes\.yaml:6: model\.image\.aggregator\.type: unknown aggregator 'gop'; did you mean 'gpo'\?/);
-    assert.match(result.stderr, /three-mistakes\.yaml:7: train\.batchSise: must NOT have additional properties|three-mistakes\.yaml:7: train\.batchSise: unknown option; did you mean 'batchSize'\?/);
+    assert.match(
+      result.stderr,
+      /three-mistakes\.yaml:7: train\.batchSise: must NOT have additional properties|three-mistakes\.yaml:7: train\.batchSise: unknown option; did you mean 'batchSize'\?/,
+    );
     assert.equal(hasStackTrace(result.stderr), false, result.stderr);
   });
 
   it('bad input exits 2 without a stack trace: missing file, unknown command, unknown option, bad --set', () => {
-    for (const args of [['validate', join(dir, 'nowhere.yaml')], ['frobnicate'], ['validate', DEMO, '--bogus'], ['validate', DEMO, '--set', 'nonsense'], ['plugins', 'highlights']]) {
+    for (const args of [
+      ['validate', join(dir, 'nowhere.yaml')],
+      ['frobnicate'],
+      ['validate', DEMO, '--bogus'],
+      ['validate', DEMO, '--set', 'nonsense'],
+      ['plugins', 'highlights'],
+    ]) {
       const result = shnet(args);
       assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.equal(hasStackTrace(result.stderr), false, result.stderr);

@@ -42,7 +42,14 @@ describe('shnet eval and shnet encode @slow', function () {
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'shnet-eval-'));
-    const trained = shnet(['run', SHAPES_3SHNET, ...setFlags([...TINY_RUN, `output=${join(dir, 'runs')}`, 'tracker.type=mlflow', `tracker.args.localStore=${join(dir, 'mlruns')}`])], { cwd: dir });
+    const trained = shnet(
+      [
+        'run',
+        SHAPES_3SHNET,
+        ...setFlags([...TINY_RUN, `output=${join(dir, 'runs')}`, 'tracker.type=mlflow', `tracker.args.localStore=${join(dir, 'mlruns')}`]),
+      ],
+      { cwd: dir },
+    );
     assert.equal(trained.status, 0, trained.stderr);
     runDir = join(dir, 'runs', readdirSync(join(dir, 'runs'))[0]);
     logged = readJson(join(runDir, 'evaluation.json'));

@@ -55,7 +55,15 @@ class ToyAggregator implements Aggregator {
 }
 
 function toy(defect: Defect, schema: TSchema = options): PluginSpec {
-  return definePlugin({ kind: 'aggregator', name: `toy-${defect}`, doc: 'test', version: '0', options: schema, plugin: ToyAggregator, conformance: { args: { defect } } });
+  return definePlugin({
+    kind: 'aggregator',
+    name: `toy-${defect}`,
+    doc: 'test',
+    version: '0',
+    options: schema,
+    plugin: ToyAggregator,
+    conformance: { args: { defect } },
+  });
 }
 
 async function failedChecks(spec: PluginSpec): Promise<Map<string, string>> {

@@ -54,7 +54,11 @@ describe('checkpoint import (reference PyTorch checkpoints) @slow', () => {
 
     const plan = planImport(checkpoint, blocks);
     assert.equal(problemCount(plan), 0, describePlan(plan, checkpoint).join('\n'));
-    assert.deepEqual(plan.ignored.map((i) => i.key).sort(), ['txt_enc.bert.embeddings.position_ids', 'txt_enc.bert.pooler.dense.bias', 'txt_enc.bert.pooler.dense.weight']);
+    assert.deepEqual(plan.ignored.map((i) => i.key).sort(), [
+      'txt_enc.bert.embeddings.position_ids',
+      'txt_enc.bert.pooler.dense.bias',
+      'txt_enc.bert.pooler.dense.weight',
+    ]);
     assert.equal(plan.assignments.length, image.parameters().length + text.parameters().length);
     applyImport(plan);
 
@@ -90,7 +94,10 @@ describe('checkpoint import (reference PyTorch checkpoints) @slow', () => {
     const plan = planImport(checkpoint, [{ name: 'image', reference: 'img_enc', owner: image }]);
     assert.ok(plan.missing.includes('image.crossmodalfusion_sp.embedding_Seg.0.weight'));
     assert.ok(plan.missing.includes('image.seg_mlp.bns.0.running_var'));
-    assert.ok(plan.unexpected.every((k) => k.startsWith('txt_enc.')), 'the text keys have no block to go to');
+    assert.ok(
+      plan.unexpected.every((k) => k.startsWith('txt_enc.')),
+      'the text keys have no block to go to',
+    );
     const shaped = planImport(checkpoint, [{ name: 'image', reference: 'img_enc', owner: small }]);
     const fc = shaped.misShaped.find((m) => m.key === 'img_enc.fc.weight');
     assert.ok(fc, describePlan(shaped, checkpoint).join('\n'));
@@ -98,9 +105,22 @@ describe('checkpoint import (reference PyTorch checkpoints) @slow', () => {
     const report = describePlan(shaped, checkpoint).join('\n');
     assert.match(report, /shape or dtype mismatch \(\d+\):\n {2}img_enc\.fc\.weight: /);
     assert.match(report, /in the checkpoint, not in the model \(\d+\):\n {2}txt_enc\./);
-    const before = Array.from(small.parameters().find((p) => p.name === 'fc.weight')!.variable.dataSync());
+    const before = Array.from(
+      small
+        .parameters()
+        .find((p) => p.name === 'fc.weight')!
+        .variable.dataSync(),
+    );
     applyImport(shaped);
-    assert.deepEqual(Array.from(small.parameters().find((p) => p.name === 'fc.weight')!.variable.dataSync()), before);
+    assert.deepEqual(
+      Array.from(
+        small
+          .parameters()
+          .find((p) => p.name === 'fc.weight')!
+          .variable.dataSync(),
+      ),
+      before,
+    );
     image.dispose();
     small.dispose();
   });

@@ -28,25 +28,32 @@ describe('shnet import (child process) @slow', () => {
     dir = mkdtempSync(join(tmpdir(), 'shnet-import-cli-'));
     // The shipped 3SHNet recipe on a tiny shapes data set and a tiny model; the cpu backend keeps it quick.
     recipe = join(dir, 'tiny.yaml');
-    writeFileSync(recipe, [
-      `extends: ${DEMO}`,
-      'seed: 5',
-      'backend: cpu',
-      `vars: {embedDim: ${EMBED}}`,
-      `data: {args: {trainSize: 6, devSize: 2, testSize: 2, featureDim: ${F}}}`,
-      'model: {image: {highlight: {spatial: {args: {keyDim: 4}}}}, text: {args: {wordDim: 4}}}',
-    ].join('\n'));
+    writeFileSync(
+      recipe,
+      [
+        `extends: ${DEMO}`,
+        'seed: 5',
+        'backend: cpu',
+        `vars: {embedDim: ${EMBED}}`,
+        `data: {args: {trainSize: 6, devSize: 2, testSize: 2, featureDim: ${F}}}`,
+        'model: {image: {highlight: {spatial: {args: {keyDim: 4}}}}, text: {args: {wordDim: 4}}}',
+      ].join('\n'),
+    );
     const info = shapesDataInfo(withDefaults(shapesOptions, { featureDim: F }) as never);
     const sizes = { featureDim: info.featureDim!, numClasses: info.numClasses, embedDim: EMBED, keyDim: 4 };
     ({ file: checkpoint, values } = writeReferenceCheckpoint(python, join(dir, 'model_best.pth'), 'full', sizes));
     // The same checkpoint with one weight of the wrong shape and one key the model does not have.
     broken = join(dir, 'broken.pth');
-    runTorch(python, `import sys, torch
+    runTorch(
+      python,
+      `import sys, torch
 ck = torch.load(sys.argv[1])
 img = ck['model'][0]
 img['module.fc.weight'] = torch.zeros(${EMBED}, ${F + 1})
 img['module.extra.weight'] = torch.zeros(2)
-torch.save(ck, sys.argv[2])`, [checkpoint, broken]);
+torch.save(ck, sys.argv[2])`,
+      [checkpoint, broken],
+    );
   });
 
   it('imports a reference checkpoint, reports the text side it lacks, and writes a loadable shnet checkpoint', () => {

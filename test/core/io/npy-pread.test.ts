@@ -53,7 +53,10 @@ describe('core/io/npy/npy-pread', () => {
 
     it(`reports a range past the end of the file with the file and the byte (${mode})`, async () => {
       const { views } = scatter([10, 20]);
-      await assert.rejects(read(2990, views), (err: Error) => err instanceof NpyError && err.message.startsWith(path) && /unexpected end of file at byte 3000/.test(err.message));
+      await assert.rejects(
+        read(2990, views),
+        (err: Error) => err instanceof NpyError && err.message.startsWith(path) && /unexpected end of file at byte 3000/.test(err.message),
+      );
     });
   }
 });

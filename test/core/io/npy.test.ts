@@ -105,12 +105,24 @@ describe('core/io/npy', function () {
 
     for (const name of ['too_big_i8', 'too_small_i8']) {
       it(`rejects int64 beyond 2^53 (${name}), naming the file`, async () => {
-        await withReader(name, (reader) => assert.throws(() => reader.readAllSync(), (err: Error) => err.message.includes(file(name)) && /2\^53/.test(err.message)));
+        await withReader(name, (reader) =>
+          assert.throws(
+            () => reader.readAllSync(),
+            (err: Error) => err.message.includes(file(name)) && /2\^53/.test(err.message),
+          ),
+        );
       });
     }
 
     it('rejects big-endian data with advice to re-save it little-endian', () => {
-      assert.throws(() => NpyReader.open(file('big_endian')), (err: Error) => err instanceof NpyError && err.message.startsWith(file('big_endian')) && /big-endian dtype '>f4'/.test(err.message) && /newbyteorder/.test(err.message));
+      assert.throws(
+        () => NpyReader.open(file('big_endian')),
+        (err: Error) =>
+          err instanceof NpyError &&
+          err.message.startsWith(file('big_endian')) &&
+          /big-endian dtype '>f4'/.test(err.message) &&
+          /newbyteorder/.test(err.message),
+      );
     });
 
     it('rejects unsupported and structured dtypes by name', () => {
@@ -204,7 +216,10 @@ describe('core/io/npy', function () {
 
     it('rejects out-of-range rows and reads after close, naming the file', async () => {
       const reader = NpyReader.open(file('rows'));
-      assert.throws(() => reader.readRowsSync([50]), (err: Error) => err.message.startsWith(file('rows')) && /row 50 is out of range \[0, 50\)/.test(err.message));
+      assert.throws(
+        () => reader.readRowsSync([50]),
+        (err: Error) => err.message.startsWith(file('rows')) && /row 50 is out of range \[0, 50\)/.test(err.message),
+      );
       await assert.rejects(reader.readRows([-1]), /row -1 is out of range/);
       assert.throws(() => reader.readRowSliceSync(0, 45, 4), /outside a row of 48/);
       reader.close();
@@ -235,13 +250,23 @@ describe('core/io/npy', function () {
     const cases: { name: string; write: (path: string) => void; convert: (v: number) => number }[] = [
       {
         name: '<f4 (read straight into the output)',
-        write: (path) => writeNpy(path, Float32Array.from({ length: rows * rowLength }, (_, k) => value(Math.floor(k / rowLength), k % rowLength)), [rows, ...rowShape]),
+        write: (path) =>
+          writeNpy(
+            path,
+            Float32Array.from({ length: rows * rowLength }, (_, k) => value(Math.floor(k / rowLength), k % rowLength)),
+            [rows, ...rowShape],
+          ),
         convert: Math.fround,
       },
       { name: '<f8 (through a reused scratch buffer)', write: (path) => writeF8(path, rows, rowLength), convert: Math.fround },
       {
         name: '<i4 (through a reused scratch buffer)',
-        write: (path) => writeNpy(path, Int32Array.from({ length: rows * rowLength }, (_, k) => Math.floor(value(Math.floor(k / rowLength), k % rowLength))), [rows, ...rowShape]),
+        write: (path) =>
+          writeNpy(
+            path,
+            Int32Array.from({ length: rows * rowLength }, (_, k) => Math.floor(value(Math.floor(k / rowLength), k % rowLength))),
+            [rows, ...rowShape],
+          ),
         convert: Math.floor,
       },
     ];
@@ -280,7 +305,14 @@ describe('core/io/npy', function () {
       const expectedRow = (r: number) => Array.from({ length }, (_, e) => Math.fround(value(r, e)));
       await withReader('long_f8', async (reader) => {
         assert.deepEqual(Array.from(reader.readAllSync()), [...expectedRow(0), ...expectedRow(1)]);
-        assert.deepEqual(reader.readPlan([1, 0]), [{ firstRow: 0, rows: 1 }, { firstRow: 1, rows: 1 }], 'one row per scratch-sized read');
+        assert.deepEqual(
+          reader.readPlan([1, 0]),
+          [
+            { firstRow: 0, rows: 1 },
+            { firstRow: 1, rows: 1 },
+          ],
+          'one row per scratch-sized read',
+        );
         assert.deepEqual(Array.from(await reader.readRows([1, 0])), [...expectedRow(1), ...expectedRow(0)]);
         assert.deepEqual(Array.from(reader.readRowSliceSync(1, length - 10, 10)), expectedRow(1).slice(-10));
       });
@@ -297,37 +329,63 @@ describe('core/io/npy', function () {
 
     it('rejects a truncated file with the expected and actual byte counts', () => {
       const path = damaged('truncated', (p) => truncateSync(p, 128 + 50 * 48 * 4 - 3));
-      assert.throws(() => NpyReader.open(path), (err: Error) => err.message.startsWith(path) && /truncated/.test(err.message) && /needs 9728 bytes/.test(err.message) && /has 9725 bytes/.test(err.message));
+      assert.throws(
+        () => NpyReader.open(path),
+        (err: Error) =>
+          err.message.startsWith(path) && /truncated/.test(err.message) && /needs 9728 bytes/.test(err.message) && /has 9725 bytes/.test(err.message),
+      );
     });
 
     it('rejects a file cut inside its header, and one with trailing bytes', () => {
       const cut = damaged('cut', (p) => truncateSync(p, 40));
-      assert.throws(() => NpyReader.open(cut), (err: Error) => err.message.startsWith(cut) && /truncated inside the NPY header/.test(err.message));
+      assert.throws(
+        () => NpyReader.open(cut),
+        (err: Error) => err.message.startsWith(cut) && /truncated inside the NPY header/.test(err.message),
+      );
       const long = damaged('long', (p) => writeFileSync(p, Buffer.alloc(8), { flag: 'a' }));
-      assert.throws(() => NpyReader.open(long), (err: Error) => err.message.startsWith(long) && /longer than its header says/.test(err.message) && /has 9736 bytes/.test(err.message));
+      assert.throws(
+        () => NpyReader.open(long),
+        (err: Error) => err.message.startsWith(long) && /longer than its header says/.test(err.message) && /has 9736 bytes/.test(err.message),
+      );
     });
 
     it('rejects corrupt magic, version and header dict, naming the file', () => {
       const magic = damaged('magic', (p) => writeFileSync(p, Buffer.concat([Buffer.from('XNUMPY'), readFileSync(p).subarray(6)])));
-      assert.throws(() => NpyReader.open(magic), (err: Error) => err.message.startsWith(magic) && /not an NPY file/.test(err.message));
+      assert.throws(
+        () => NpyReader.open(magic),
+        (err: Error) => err.message.startsWith(magic) && /not an NPY file/.test(err.message),
+      );
       const version = damaged('version', (p) => {
         const bytes = readFileSync(p);
         bytes[6] = 4;
         writeFileSync(p, bytes);
       });
       assert.throws(() => NpyReader.open(version), /unsupported NPY format version 4\.0/);
-      const dict = damaged('dict', (p) => writeFileSync(p, readFileSync(p, 'latin1').replace("'shape': (50", "'shape': [50").replace("'descr'", "'dtype'"), 'latin1'));
-      assert.throws(() => NpyReader.open(dict), (err: Error) => err.message.startsWith(dict) && /corrupt NPY header/.test(err.message));
-      const garbage = damaged('garbage', (p) => writeFileSync(p, readFileSync(p, 'latin1').replace("'fortran_order': False", "'fortran_order': Nope!"), 'latin1'));
+      const dict = damaged('dict', (p) =>
+        writeFileSync(p, readFileSync(p, 'latin1').replace("'shape': (50", "'shape': [50").replace("'descr'", "'dtype'"), 'latin1'),
+      );
+      assert.throws(
+        () => NpyReader.open(dict),
+        (err: Error) => err.message.startsWith(dict) && /corrupt NPY header/.test(err.message),
+      );
+      const garbage = damaged('garbage', (p) =>
+        writeFileSync(p, readFileSync(p, 'latin1').replace("'fortran_order': False", "'fortran_order': Nope!"), 'latin1'),
+      );
       assert.throws(() => NpyReader.open(garbage), /corrupt NPY header: expected a Python literal/);
       const tiny = join(dir, 'tiny.npy');
       writeFileSync(tiny, Buffer.from([0x93, 0x4e]));
-      assert.throws(() => NpyReader.open(tiny), (err: Error) => err.message.startsWith(tiny) && /2 bytes/.test(err.message));
+      assert.throws(
+        () => NpyReader.open(tiny),
+        (err: Error) => err.message.startsWith(tiny) && /2 bytes/.test(err.message),
+      );
     });
 
     it('checks expectShape with wildcards and names the mismatching axis', () => {
       NpyReader.open(file('rows'), { expectShape: [-1, 6, null] }).close();
-      assert.throws(() => NpyReader.open(file('rows'), { expectShape: [-1, 36, 8] }), (err: Error) => err.message.startsWith(file('rows')) && /axis 1 has size 6, expected 36/.test(err.message) && /\(\*, 36, 8\)/.test(err.message));
+      assert.throws(
+        () => NpyReader.open(file('rows'), { expectShape: [-1, 36, 8] }),
+        (err: Error) => err.message.startsWith(file('rows')) && /axis 1 has size 6, expected 36/.test(err.message) && /\(\*, 36, 8\)/.test(err.message),
+      );
       assert.throws(() => NpyReader.open(file('rows'), { expectShape: [50, 48] }), /has 3 axes \(50, 6, 8\), expected 2 axes/);
     });
   });
@@ -376,7 +434,10 @@ print(json.dumps(res))`,
       assert.throws(() => short.append(Float32Array.from([1])), /already finished/);
       assert.throws(() => writeNpy(join(dir, 'over.npy'), new Float32Array(7), [3, 2]), /7 elements exceed shape \(3, 2\)/);
       assert.throws(() => NpyStreamWriter.create(join(dir, 'x.npy'), '<f4', [2]).append(new Int32Array(2)), /appending Int32Array to a '<f4' file/);
-      assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp') && !f.includes('x.npy')), []);
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.endsWith('.tmp') && !f.includes('x.npy')),
+        [],
+      );
       assert.equal(existsSync(join(dir, 'short.npy')) || existsSync(join(dir, 'over.npy')), false);
     });
   });

@@ -144,7 +144,10 @@ describe('core/io/safetensors', () => {
       assertClose(st.readFloat32('f64'), values.f32.flat(), 'F64', 0, 0);
       assert.throws(() => st.readFloat32('ids'), /tensor 'ids' is I64/);
       assert.throws(() => st.readInt32('ids'), /tensor 'ids' is I64; only I32 read as int32/);
-      assert.throws(() => st.readFloat32('nope'), (e: Error) => e.message.includes(file) && /no tensor 'nope'/.test(e.message));
+      assert.throws(
+        () => st.readFloat32('nope'),
+        (e: Error) => e.message.includes(file) && /no tensor 'nope'/.test(e.message),
+      );
     });
   });
 
@@ -213,7 +216,20 @@ describe('core/io/atomic-write', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shnet-atomic-'));
     const path = join(dir, 'last.safetensors');
     writeSafetensors(path, sample(), { format: 'old' });
-    assert.throws(() => writeSafetensors(path, new Map(), { format: 'new' }, { beforeRename: () => { throw new Error('killed'); } }), /killed/);
+    assert.throws(
+      () =>
+        writeSafetensors(
+          path,
+          new Map(),
+          { format: 'new' },
+          {
+            beforeRename: () => {
+              throw new Error('killed');
+            },
+          },
+        ),
+      /killed/,
+    );
     assert.deepEqual(readSafetensors(path).metadata, { format: 'old' });
     assert.deepEqual(readdirSync(dir), ['last.safetensors']);
   });

@@ -51,7 +51,10 @@ describe('core/nn layers', () => {
       [values(x)],
     );
     assertClose(values(ln.apply(x)), expected, 'LayerNorm');
-    assert.deepEqual(ln.parameters().map((p) => p.name), ['weight', 'bias']);
+    assert.deepEqual(
+      ln.parameters().map((p) => p.name),
+      ['weight', 'bias'],
+    );
     ln.dispose();
   });
 
@@ -95,11 +98,22 @@ print(json.dumps(y.transpose(0, 2, 3, 1).ravel().tolist()))`,
   it('Embedding: rows of the table, init U(±0.1)', () => {
     const emb = new Embedding(7, 4, createRng(5));
     assert.ok(values(emb.weight).every((v) => Math.abs(v) <= 0.1));
-    const ids = tf.tensor2d([[3, 0], [6, 3]], [2, 2], 'int32');
+    const ids = tf.tensor2d(
+      [
+        [3, 0],
+        [6, 3],
+      ],
+      [2, 2],
+      'int32',
+    );
     const out = emb.apply(ids);
     assert.deepEqual(out.shape, [2, 2, 4]);
     const table = emb.weight.arraySync() as number[][];
-    assertClose(values(out), [3, 0, 6, 3].flatMap((i) => table[i]), 'Embedding');
+    assertClose(
+      values(out),
+      [3, 0, 6, 3].flatMap((i) => table[i]),
+      'Embedding',
+    );
     emb.dispose();
   });
 
@@ -108,16 +122,30 @@ print(json.dumps(y.transpose(0, 2, 3, 1).ravel().tolist()))`,
     assert.deepEqual(
       mlp.parameters().map((p) => p.name),
       [
-        'layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias',
-        'bns.0.weight', 'bns.0.bias', 'bns.0.running_mean', 'bns.0.running_var', 'bns.0.num_batches_tracked',
-        'bns.1.weight', 'bns.1.bias', 'bns.1.running_mean', 'bns.1.running_var', 'bns.1.num_batches_tracked',
+        'layers.0.weight',
+        'layers.0.bias',
+        'layers.1.weight',
+        'layers.1.bias',
+        'bns.0.weight',
+        'bns.0.bias',
+        'bns.0.running_mean',
+        'bns.0.running_var',
+        'bns.0.num_batches_tracked',
+        'bns.1.weight',
+        'bns.1.bias',
+        'bns.1.running_mean',
+        'bns.1.running_var',
+        'bns.1.num_batches_tracked',
       ],
     );
     // 8·4+4 + 4·6+6 + 2·4 + 2·6 (running statistics are buffers, not counted)
     assert.equal(countTrainable(mlp), 36 + 30 + 8 + 12);
     const y = mlp.apply(seededTensor([2, 3, 8]) as tf.Tensor3D, true);
     assert.deepEqual(y.shape, [2, 3, 6]);
-    assert.ok(values(mlp.unusedOutputNorm.runningMean).every((v) => v === 0), 'bns.1 is never applied');
+    assert.ok(
+      values(mlp.unusedOutputNorm.runningMean).every((v) => v === 0),
+      'bns.1 is never applied',
+    );
     mlp.dispose();
   });
 
@@ -133,7 +161,12 @@ print(json.dumps(y.transpose(0, 2, 3, 1).ravel().tolist()))`,
   });
 
   it('l2Normalize: x / (‖x‖ + 1e-8), zero rows stay zero', () => {
-    const y = l2Normalize(tf.tensor2d([[3, 4], [0, 0]]));
+    const y = l2Normalize(
+      tf.tensor2d([
+        [3, 4],
+        [0, 0],
+      ]),
+    );
     assertClose(values(y), [3 / (5 + 1e-8), 4 / (5 + 1e-8), 0, 0], 'l2Normalize');
   });
 });

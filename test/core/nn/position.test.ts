@@ -12,7 +12,10 @@ describe('sinusoidalEncoding', () => {
 
   // Tolerance: float32 exp may differ by one ulp between math libraries (numpy, PyTorch, V8), and the angle p·div
   // multiplies that by p: up to 4095 · ulp(0.1) ≈ 3e-5 on the 64×64 map.
-  for (const [length, dim, atol] of [[122, 32, 2e-6], [4096, 8, 5e-5]]) {
+  for (const [length, dim, atol] of [
+    [122, 32, 2e-6],
+    [4096, 8, 5e-5],
+  ]) {
     it(`matches the reference formula in float32 arithmetic (numpy) for ${length}×${dim}`, () => {
       const expected = JSON.parse(
         runPython(

@@ -5,7 +5,11 @@ describe('flattenRecipe', () => {
   const cases: Array<{ name: string; tree: Record<string, unknown>; want: Record<string, string> }> = [
     { name: 'nested keys join with dots', tree: { model: { image: { args: { embedDim: 1024 } } } }, want: { 'model.image.args.embedDim': '1024' } },
     { name: 'lists become JSON', tree: { data: { splits: ['train', 'dev'] } }, want: { 'data.splits': '["train","dev"]' } },
-    { name: 'null becomes the string null', tree: { schedule: null, tracker: { args: { uri: null } } }, want: { schedule: 'null', 'tracker.args.uri': 'null' } },
+    {
+      name: 'null becomes the string null',
+      tree: { schedule: null, tracker: { args: { uri: null } } },
+      want: { schedule: 'null', 'tracker.args.uri': 'null' },
+    },
     { name: 'booleans, strings and numbers as text', tree: { a: true, b: 'x', c: 5e-4 }, want: { a: 'true', b: 'x', c: '0.0005' } },
     { name: 'an empty object keeps its key', tree: { segmenter: { args: {} } }, want: { 'segmenter.args': '{}' } },
   ];

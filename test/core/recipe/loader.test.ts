@@ -69,7 +69,12 @@ const CASES: Case[] = [
   },
   {
     name: 'several extends merge in order',
-    files: { 'base.yaml': BASE, 'a.yaml': 'loss: {args: {margin: 0.4}}\n', 'b.yaml': 'loss: {args: {margin: 0.5}}\n', 'r.yaml': 'extends: [base.yaml, a.yaml, b.yaml]\n' },
+    files: {
+      'base.yaml': BASE,
+      'a.yaml': 'loss: {args: {margin: 0.4}}\n',
+      'b.yaml': 'loss: {args: {margin: 0.5}}\n',
+      'r.yaml': 'extends: [base.yaml, a.yaml, b.yaml]\n',
+    },
     expect: (r) => assert.equal(getPath(r, 'loss.args.margin'), 0.5),
   },
   {
@@ -116,7 +121,11 @@ const CASES: Case[] = [
   },
   {
     name: '${…} references take the referenced value with its type, after overrides',
-    files: { 'base.yaml': BASE, 'r.yaml': 'extends: base.yaml\nvars: {d: 64}\nmodel:\n  image:\n    args:\n      embedDim: ${vars.d}\n  text:\n    args:\n      hidden: ${vars.d}\nname: run-d${vars.d}\n' },
+    files: {
+      'base.yaml': BASE,
+      'r.yaml':
+        'extends: base.yaml\nvars: {d: 64}\nmodel:\n  image:\n    args:\n      embedDim: ${vars.d}\n  text:\n    args:\n      hidden: ${vars.d}\nname: run-d${vars.d}\n',
+    },
     overrides: ['vars.d=128'],
     expect: (r) => {
       assert.equal(getPath(r, 'model.image.args.embedDim'), 128);
@@ -127,7 +136,10 @@ const CASES: Case[] = [
   {
     name: 'an unknown reference and a reference cycle are located errors',
     files: { 'base.yaml': BASE, 'r.yaml': 'extends: base.yaml\nvars:\n  a: ${vars.b}\n  b: ${vars.a}\nloss:\n  args:\n    margin: ${vars.nowhere}\n' },
-    problems: [/^r\.yaml:3: vars\.a: \$\{vars\.b\} is part of a reference cycle \(vars\.b -> vars\.a -> vars\.b\)$/, /^r\.yaml:7: loss\.args\.margin: \$\{vars\.nowhere\} refers to a key that does not exist$/],
+    problems: [
+      /^r\.yaml:3: vars\.a: \$\{vars\.b\} is part of a reference cycle \(vars\.b -> vars\.a -> vars\.b\)$/,
+      /^r\.yaml:7: loss\.args\.margin: \$\{vars\.nowhere\} refers to a key that does not exist$/,
+    ],
   },
   {
     name: 'an extends cycle is reported with its chain',
@@ -184,7 +196,10 @@ const CASES: Case[] = [
   {
     name: 'a required slot cannot be null, an unknown slot key is named',
     files: { 'base.yaml': BASE, 'r.yaml': 'extends: base.yaml\nmodel:\n  image:\n    aggregator: null\n    highlights: {}\n' },
-    problems: [/^r\.yaml:4: model\.image\.aggregator: this aggregator cannot be switched off \(null\) \[image-encoder\/3shnet\]$/, /^r\.yaml:5: model\.image\.highlights: unknown key; did you mean 'highlight'\?/],
+    problems: [
+      /^r\.yaml:4: model\.image\.aggregator: this aggregator cannot be switched off \(null\) \[image-encoder\/3shnet\]$/,
+      /^r\.yaml:5: model\.image\.highlights: unknown key; did you mean 'highlight'\?/,
+    ],
   },
   {
     name: 'errors in overrides point at the --set that caused them',

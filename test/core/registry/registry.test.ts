@@ -14,23 +14,39 @@ describe('PluginRegistry', () => {
   it('lists registered plugins by kind, sorted by name', () => {
     const registry = new PluginRegistry();
     registry.addManifest(toyManifest);
-    assert.deepEqual(registry.list('aggregator').map((p) => p.spec.name), ['gpo', 'max']);
+    assert.deepEqual(
+      registry.list('aggregator').map((p) => p.spec.name),
+      ['gpo', 'max'],
+    );
     assert.equal(registry.get('loss', 'triplet').source, 'toy');
   });
 
   it('rejects a duplicate (kind, name) from another manifest, naming both packages', () => {
     const registry = new PluginRegistry();
     registry.addManifest(toyManifest);
-    const duplicate = { name: 'other-package', plugins: [definePlugin({ kind: 'aggregator', name: 'gpo', doc: 'x', version: '2', options: Type.Object({}), plugin: ToyPool })] };
-    assert.throws(() => registry.addManifest(duplicate), (error: Error) =>
-      error instanceof UsageError && /aggregator 'gpo' is already registered by 'toy'/.test(error.message) && /other-package/.test(error.message) && /override: true/.test(error.message));
+    const duplicate = {
+      name: 'other-package',
+      plugins: [definePlugin({ kind: 'aggregator', name: 'gpo', doc: 'x', version: '2', options: Type.Object({}), plugin: ToyPool })],
+    };
+    assert.throws(
+      () => registry.addManifest(duplicate),
+      (error: Error) =>
+        error instanceof UsageError &&
+        /aggregator 'gpo' is already registered by 'toy'/.test(error.message) &&
+        /other-package/.test(error.message) &&
+        /override: true/.test(error.message),
+    );
     assert.equal(registry.get('aggregator', 'gpo').source, 'toy', 'a failed manifest registers nothing');
   });
 
   it('lets a manifest with override: true replace a plugin', () => {
     const registry = new PluginRegistry();
     registry.addManifest(toyManifest);
-    registry.addManifest({ name: 'replacement', override: true, plugins: [definePlugin({ kind: 'aggregator', name: 'gpo', doc: 'replaced', version: '2', options: Type.Object({}), plugin: ToyPool })] });
+    registry.addManifest({
+      name: 'replacement',
+      override: true,
+      plugins: [definePlugin({ kind: 'aggregator', name: 'gpo', doc: 'replaced', version: '2', options: Type.Object({}), plugin: ToyPool })],
+    });
     assert.equal(registry.get('aggregator', 'gpo').spec.doc, 'replaced');
     assert.equal(registry.get('aggregator', 'gpo').source, 'replacement');
   });
@@ -40,11 +56,16 @@ describe('PluginRegistry', () => {
     assert.throws(() => new PluginRegistry().addManifest({ name: 'm', plugins: [spec, spec] }), /loss\/x appears twice/);
   });
 
-  it('answers an unknown name with the kind\'s list and a did-you-mean', () => {
+  it("answers an unknown name with the kind's list and a did-you-mean", () => {
     const registry = new PluginRegistry();
     registry.addManifest(toyManifest);
-    assert.throws(() => registry.get('aggregator', 'gop'), (error: Error) =>
-      /unknown aggregator 'gop'; did you mean 'gpo'\?/.test(error.message) && /aggregator plugins: gpo, max/.test(error.message) && /looked in manifests: toy/.test(error.message));
+    assert.throws(
+      () => registry.get('aggregator', 'gop'),
+      (error: Error) =>
+        /unknown aggregator 'gop'; did you mean 'gpo'\?/.test(error.message) &&
+        /aggregator plugins: gpo, max/.test(error.message) &&
+        /looked in manifests: toy/.test(error.message),
+    );
     assert.throws(() => registry.get('executor', 'local'), /no executor plugins are registered/);
   });
 
@@ -79,7 +100,9 @@ describe('loadManifestModule (external packages)', () => {
     const pkg = join(dir, 'node_modules', 'shnet-plugin-channel-gate');
     mkdirSync(pkg, { recursive: true });
     writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'shnet-plugin-channel-gate', version: '0.1.0', main: 'index.ts' }));
-    writeFileSync(join(pkg, 'index.ts'), `
+    writeFileSync(
+      join(pkg, 'index.ts'),
+      `
 import { definePlugin, inject, injectable, PLUGIN_ARGS, Type, type PluginManifest } from 'shnet';
 const Options = Type.Object({ reduction: Type.Integer({ minimum: 1, default: 16 }) });
 @injectable()
@@ -88,11 +111,12 @@ export const manifest: PluginManifest = {
   name: 'shnet-plugin-channel-gate',
   plugins: [definePlugin({ kind: 'highlight', name: 'channel-gate', doc: 'squeeze-and-excitation gate', version: '0.1.0', options: Options, plugin: ChannelGate })],
 };
-`);
+`,
+    );
     writeFileSync(join(dir, 'local-plugin.js'), `module.exports = { notAManifest: true };`);
   });
 
-  it('loads a TypeScript package by name, resolved from the declaring recipe\'s folder', () => {
+  it("loads a TypeScript package by name, resolved from the declaring recipe's folder", () => {
     const manifest = loadManifestModule('shnet-plugin-channel-gate', join(dir, 'recipe.yaml'));
     assert.equal(manifest.name, 'shnet-plugin-channel-gate');
     const registry = new PluginRegistry();

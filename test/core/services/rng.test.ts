@@ -32,8 +32,14 @@ print(*out)
     const b = createRng(3);
     const c = createRng(4);
     const seqA = Array.from({ length: 5 }, () => a.next());
-    assert.deepEqual(Array.from({ length: 5 }, () => b.next()), seqA);
-    assert.notDeepEqual(Array.from({ length: 5 }, () => c.next()), seqA);
+    assert.deepEqual(
+      Array.from({ length: 5 }, () => b.next()),
+      seqA,
+    );
+    assert.notDeepEqual(
+      Array.from({ length: 5 }, () => c.next()),
+      seqA,
+    );
   });
 
   it('restore(state()) continues the exact sequence, forks included', () => {
@@ -44,7 +50,10 @@ print(*out)
     const fork = rng.fork('dropout').next();
     const other = createRng(1);
     other.restore(saved);
-    assert.deepEqual(Array.from({ length: 4 }, () => other.next()), expected);
+    assert.deepEqual(
+      Array.from({ length: 4 }, () => other.next()),
+      expected,
+    );
     assert.equal(other.fork('dropout').next(), fork);
   });
 

@@ -10,7 +10,7 @@ import { setFlags, tinyShapesOverrides, writeSweepFile } from '../../support/tin
 
 describe('shnet sweep (CLI)', () => {
   it('--dry-run prints the plan: one row per trial with its id and swept values', () => {
-    const { dir, file } = writeSweepFile("grid:\n  optimizer.args.lr: [0.001, 0.002]\nseeds: [0, 1]");
+    const { dir, file } = writeSweepFile('grid:\n  optimizer.args.lr: [0.001, 0.002]\nseeds: [0, 1]');
     const result = shnet(['sweep', file, '--dry-run', ...setFlags(tinyShapesOverrides())], { cwd: dir });
     assert.equal(result.status, 0, result.stderr);
     const lines = result.stdout.trim().split('\n');
@@ -49,15 +49,32 @@ describe('docs/sweeps.md examples', () => {
     const [example] = sweepBlocks;
     const dir = mkdtempSync(join(tmpdir(), 'shnet-sweep-docs-'));
     const file = join(dir, 'example.yaml');
-    writeFileSync(file, example.replace(/^recipe: (.*)$/m, (_, path: string) => `recipe: ${JSON.stringify(resolve(REPO_ROOT, 'docs', path))}`));
+    writeFileSync(
+      file,
+      example.replace(/^recipe: (.*)$/m, (_, path: string) => `recipe: ${JSON.stringify(resolve(REPO_ROOT, 'docs', path))}`),
+    );
     const plan = planSweep(file, [], [manifest]);
     assert.equal(plan.trials.length, 20);
-    assert.deepEqual(plan.keys, ['optimizer.args.lr', 'vars.embedDim', 'optimizer.args.weightDecay', 'loss.args.margin', 'train.batchSize', 'model.text.args.wordDim', 'seed']);
+    assert.deepEqual(plan.keys, [
+      'optimizer.args.lr',
+      'vars.embedDim',
+      'optimizer.args.weightDecay',
+      'loss.args.margin',
+      'train.batchSize',
+      'model.text.args.wordDim',
+      'seed',
+    ]);
   });
 
   it('the ablation example is recipes/shapes/sweep-ablation.yaml, and plans 5 steps × 3 seeds', () => {
     const shipped = readFileSync(join(REPO_ROOT, 'recipes', 'shapes', 'sweep-ablation.yaml'), 'utf8');
-    assert.equal(sweepBlocks[1].trim(), shipped.replace(/^#.*\n/gm, '').replace(/^# .*$/gm, '').trim());
+    assert.equal(
+      sweepBlocks[1].trim(),
+      shipped
+        .replace(/^#.*\n/gm, '')
+        .replace(/^# .*$/gm, '')
+        .trim(),
+    );
     const plan = planSweep(join(REPO_ROOT, 'recipes', 'shapes', 'sweep-ablation.yaml'), [], [manifest]);
     assert.equal(plan.trials.length, 15);
     const image = (t: (typeof plan.trials)[number]) => (t.resolved.model as { image: Record<string, Record<string, unknown>> }).image;

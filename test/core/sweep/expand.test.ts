@@ -20,10 +20,28 @@ describe('sweep expansion', () => {
       first: { 'a.x': 1, b: 'p' },
       last: { 'a.x': 3, b: 'q' },
     },
-    { name: 'seeds crossed with the grid, innermost', sweep: 'grid:\n  a: [1, 2]\nseeds: [0, 1, 2]', count: 6, first: { a: 1, seed: 0 }, last: { a: 2, seed: 2 } },
+    {
+      name: 'seeds crossed with the grid, innermost',
+      sweep: 'grid:\n  a: [1, 2]\nseeds: [0, 1, 2]',
+      count: 6,
+      first: { a: 1, seed: 0 },
+      last: { a: 2, seed: 2 },
+    },
     { name: 'seeds alone', sweep: 'seeds: [5, 7]', count: 2, first: { seed: 5 }, last: { seed: 7 } },
-    { name: 'budget keeps the first trials in plan order', sweep: 'grid:\n  a: [1, 2, 3]\nseeds: [0, 1]\nbudget: 4', count: 4, first: { a: 1, seed: 0 }, last: { a: 2, seed: 1 } },
-    { name: 'typed values stay typed', sweep: "grid:\n  a: [512, '512', true, null, {type: mean}]", count: 5, first: { a: 512 }, last: { a: { type: 'mean' } } },
+    {
+      name: 'budget keeps the first trials in plan order',
+      sweep: 'grid:\n  a: [1, 2, 3]\nseeds: [0, 1]\nbudget: 4',
+      count: 4,
+      first: { a: 1, seed: 0 },
+      last: { a: 2, seed: 1 },
+    },
+    {
+      name: 'typed values stay typed',
+      sweep: "grid:\n  a: [512, '512', true, null, {type: mean}]",
+      count: 5,
+      first: { a: 512 },
+      last: { a: { type: 'mean' } },
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -36,7 +54,10 @@ describe('sweep expansion', () => {
 
   it('typed values reach the assignment with their YAML types', () => {
     const points = expandSweep(specOf("grid:\n  a: [512, '512', true, null]"));
-    assert.deepEqual(points.map((p) => p.a), [512, '512', true, null]);
+    assert.deepEqual(
+      points.map((p) => p.a),
+      [512, '512', true, null],
+    );
   });
 
   it('draws random keys within their ranges, crossed with the grid and seeds', () => {
@@ -63,7 +84,10 @@ describe('sweep expansion', () => {
     const more = expandSweep(specOf('random:\n  lr: {uniform: [0, 1]}\n  wd: {uniform: [0, 1]}\nsamples: 5\nseed: 3'));
     const other = expandSweep(specOf('random:\n  lr: {uniform: [0, 1]}\nsamples: 5\nseed: 4'));
     assert.deepEqual(one, again);
-    assert.deepEqual(one.map((p) => p.lr), more.map((p) => p.lr));
+    assert.deepEqual(
+      one.map((p) => p.lr),
+      more.map((p) => p.lr),
+    );
     assert.notDeepEqual(one, other);
   });
 
@@ -75,7 +99,10 @@ describe('sweep expansion', () => {
         assert.ok(error instanceof RecipeError);
         const paths = error.problems.map((p) => p.path).sort();
         assert.deepEqual(paths, ['sweep', 'sweep.colour', 'sweep.grid.a', 'sweep.random.b', 'sweep.random.c', 'sweep.samples', 'sweep.seeds']);
-        assert.ok(error.problems.every((p) => p.location?.file.endsWith('sweep.yaml') && p.location.line > 1), 'located in the sweep file');
+        assert.ok(
+          error.problems.every((p) => p.location?.file.endsWith('sweep.yaml') && p.location.line > 1),
+          'located in the sweep file',
+        );
         return true;
       },
     );
@@ -88,7 +115,10 @@ describe('sweep plan', () => {
     const plan = planSweep(file, tinyShapesOverrides(), manifests);
     const again = planSweep(file, tinyShapesOverrides(), manifests);
     assert.equal(plan.trials.length, 4);
-    assert.deepEqual(plan.trials.map((t) => t.id), again.trials.map((t) => t.id));
+    assert.deepEqual(
+      plan.trials.map((t) => t.id),
+      again.trials.map((t) => t.id),
+    );
     assert.equal(plan.id, again.id);
     for (const trial of plan.trials) assert.equal(trial.id, trial.hash.slice(0, 12));
     assert.equal(new Set(plan.trials.map((t) => t.id)).size, 4);
@@ -116,7 +146,10 @@ describe('sweep plan', () => {
     const recipe = join(dir, 'swept.yaml');
     writeFileSync(recipe, `extends: ${JSON.stringify(SHAPES_3SHNET)}\nsweep:\n  seeds: [1, 2]\n`);
     const plan = planSweep(recipe, tinyShapesOverrides(), manifests);
-    assert.deepEqual(plan.trials.map((t) => t.resolved.seed), [1, 2]);
+    assert.deepEqual(
+      plan.trials.map((t) => t.resolved.seed),
+      [1, 2],
+    );
     assert.ok(plan.trials.every((t) => !('sweep' in t.resolved)));
   });
 

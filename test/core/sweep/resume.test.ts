@@ -61,7 +61,10 @@ describe('shnet sweep --resume (local executor) @slow', function () {
     assert.equal(await second.exited, 0, second.output());
     assert.match(second.output(), /1 trials already done, 2 to run/);
     const final = readJson<SweepState>(statePath())!;
-    assert.deepEqual(Object.values(final.trials).map((t) => t.status), ['done', 'done', 'done']);
+    assert.deepEqual(
+      Object.values(final.trials).map((t) => t.status),
+      ['done', 'done', 'done'],
+    );
     assert.equal(statSync(join(done[1].runDir, 'evaluation.json')).mtimeMs, doneEvaluation, 'the done trial did not run again');
     const log = (id: string) => readFileSync(join(dir, 'runs', 'sweeps', final.sweepId, 'trials', id, 'trial.log'), 'utf8');
     assert.equal(log(done[0]).match(/^== /gm)!.length, 1);
@@ -76,6 +79,9 @@ describe('shnet sweep --resume (local executor) @slow', function () {
     const children = childRuns(join(dir, 'mlruns'));
     assert.equal(children.length, 3, JSON.stringify(children));
     assert.deepEqual(children.map((c) => c.trial).sort(), Object.keys(final.trials).sort());
-    assert.ok(children.every((c) => c.status === '3' && c.parent === final.parentTag), JSON.stringify(children));
+    assert.ok(
+      children.every((c) => c.status === '3' && c.parent === final.parentTag),
+      JSON.stringify(children),
+    );
   });
 });

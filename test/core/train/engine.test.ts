@@ -65,7 +65,11 @@ describe('training engine @slow', function () {
     assert.equal(result.validation.length, 3);
     assert.equal(result.bestRsum, Math.max(...result.validation.map((r) => r.metrics.rsum)));
     assert.ok(result.test && Number.isFinite(result.test.metrics.rsum));
-    const report = JSON.parse(readFileSync(join(run.context.runDir, 'evaluation.json'), 'utf8')) as { split: string; weights: string; test: { metrics: Record<string, number> } };
+    const report = JSON.parse(readFileSync(join(run.context.runDir, 'evaluation.json'), 'utf8')) as {
+      split: string;
+      weights: string;
+      test: { metrics: Record<string, number> };
+    };
     assert.equal(report.split, 'test');
     assert.equal(report.weights, 'best');
     assert.deepEqual(report.test.metrics, result.test.metrics);
@@ -90,7 +94,10 @@ describe('training engine @slow', function () {
     const names = [...readSafetensors(result.checkpoints.best).tensors.keys()];
     assert.ok(names.some((n) => n.startsWith('image.')) && names.some((n) => n.startsWith('text.')));
     assert.ok(names.some((n) => n.startsWith('optimizer.') && n.endsWith('.exp_avg')));
-    assert.deepEqual(names.filter((n) => !n.startsWith('optimizer.')), runParameters(run.built).map((p) => p.name));
+    assert.deepEqual(
+      names.filter((n) => !n.startsWith('optimizer.')),
+      runParameters(run.built).map((p) => p.name),
+    );
   });
 
   it('restores identical weights, embeddings and optimizer slots from a checkpoint into a freshly built model', async () => {
@@ -176,7 +183,18 @@ describe('training engine pieces', function () {
     try {
       params[0].variable.assign(tf.zerosLike(params[0].variable));
       assert.throws(
-        () => saveCheckpoint(path, params, run.built.optimizer, { ...state, step: 2 }, { beforeRename: () => { throw new Error('process killed'); } }),
+        () =>
+          saveCheckpoint(
+            path,
+            params,
+            run.built.optimizer,
+            { ...state, step: 2 },
+            {
+              beforeRename: () => {
+                throw new Error('process killed');
+              },
+            },
+          ),
         /process killed/,
       );
       assert.deepEqual(readFileSync(path), previous);
@@ -191,7 +209,9 @@ describe('training engine pieces', function () {
   it('refuses, on wasm, a batch size whose step would cross the safe heap limit, naming train.batchSize', async () => {
     assert.equal(tf.getBackend(), 'wasm');
     const split = await run.built.dataset.open('train');
-    const [batch] = await prefetchBatches(split, batchesOf(epochOrder(200, run.rng, 0), 8)).next().then((r) => [r.value!]);
+    const [batch] = await prefetchBatches(split, batchesOf(epochOrder(200, run.rng, 0), 8))
+      .next()
+      .then((r) => [r.value!]);
     const ctx = { ...run.built, params: runParameters(run.built), gradClip: 2 };
     await assertStepFits(ctx, batch, 8, run.rng); // the first training-mode forward may create cached constants
     const tensors = tf.memory().numTensors;
@@ -208,10 +228,22 @@ describe('training engine pieces', function () {
   });
 
   it('refuses a checkpoint that does not fit the model', async () => {
-    const other = await buildTinyRun(tinyRecipe({ seed: 5 }).replace('embedDim: 16, dropout', 'embedDim: 8, dropout').replace('{embedDim: 16}}', '{embedDim: 8}}').replace('{embedDim: 16, wordDim', '{embedDim: 8, wordDim'));
+    const other = await buildTinyRun(
+      tinyRecipe({ seed: 5 })
+        .replace('embedDim: 16, dropout', 'embedDim: 8, dropout')
+        .replace('{embedDim: 16}}', '{embedDim: 8}}')
+        .replace('{embedDim: 16, wordDim', '{embedDim: 8, wordDim'),
+    );
     const path = join(run.context.runDir, 'small.safetensors');
     try {
-      saveCheckpoint(path, runParameters(other.built), other.built.optimizer, { step: 0, epoch: 0, optimizerStep: 0, rng: other.rng.state(), bestRsum: null, recipeHash: 'x' });
+      saveCheckpoint(path, runParameters(other.built), other.built.optimizer, {
+        step: 0,
+        epoch: 0,
+        optimizerStep: 0,
+        rng: other.rng.state(),
+        bestRsum: null,
+        recipeHash: 'x',
+      });
     } finally {
       disposeTinyRun(other);
     }
@@ -229,15 +261,22 @@ describe('resuming a run @slow', function () {
     const uninterrupted = await trainAndEvaluate(whole).finally(() => disposeTinyRun(whole));
 
     const crashed = await buildTinyRun(recipe);
-    const crash = { afterStep: (step: number) => { if (step === 30) throw new Error('power cut'); } };
-    await assert.rejects(trainAndEvaluate({ ...crashed, hooks: crash }).finally(() => disposeTinyRun(crashed)), /power cut/);
+    const crash = {
+      afterStep: (step: number) => {
+        if (step === 30) throw new Error('power cut');
+      },
+    };
+    await assert.rejects(
+      trainAndEvaluate({ ...crashed, hooks: crash }).finally(() => disposeTinyRun(crashed)),
+      /power cut/,
+    );
     const checkpoint = join(crashed.context.runDir, 'checkpoints', 'last.safetensors');
     assert.equal(readCheckpointState(checkpoint).step, 25);
 
     const again = await buildTinyRun(recipe);
     const logger = new MemoryLogger();
-    const resumed = await trainAndEvaluate({ ...again, logger, context: { ...again.context, runDir: crashed.context.runDir }, resumeFrom: checkpoint }).finally(() =>
-      disposeTinyRun(again),
+    const resumed = await trainAndEvaluate({ ...again, logger, context: { ...again.context, runDir: crashed.context.runDir }, resumeFrom: checkpoint }).finally(
+      () => disposeTinyRun(again),
     );
     assert.ok(logger.lines.some((l) => l.startsWith(`resuming from ${checkpoint}: 1 epochs and 25 steps done`)));
     assert.equal(resumed.steps, 50);

@@ -21,7 +21,9 @@ export function engineTestManifests(): PluginManifest[] {
 }
 
 /** A recipe small enough to train in seconds on the wasm backend (cpu is 25–40× slower). */
-export function tinyRecipe(overrides: { epochs?: number; lr?: number; weightDecay?: number; evaluator?: boolean; warmupEpochs?: number; seed?: number } = {}): string {
+export function tinyRecipe(
+  overrides: { epochs?: number; lr?: number; weightDecay?: number; evaluator?: boolean; warmupEpochs?: number; seed?: number } = {},
+): string {
   return `name: tiny
 seed: ${overrides.seed ?? 11}
 backend: wasm
@@ -63,10 +65,18 @@ export interface TinyRun {
 /** Collects log lines instead of writing them (the engine's progress lines are asserted on). */
 export class MemoryLogger implements Logger {
   readonly lines: string[] = [];
-  debug(m: string): void { this.lines.push(`debug: ${m}`); }
-  info(m: string): void { this.lines.push(m); }
-  warn(m: string): void { this.lines.push(`warn: ${m}`); }
-  error(m: string): void { this.lines.push(`error: ${m}`); }
+  debug(m: string): void {
+    this.lines.push(`debug: ${m}`);
+  }
+  info(m: string): void {
+    this.lines.push(m);
+  }
+  warn(m: string): void {
+    this.lines.push(`warn: ${m}`);
+  }
+  error(m: string): void {
+    this.lines.push(`error: ${m}`);
+  }
 }
 
 export async function buildTinyRun(recipe: string, logger: Logger = new MemoryLogger()): Promise<TinyRun> {

@@ -58,7 +58,10 @@ describe('shnet run: training, evaluation and tracking end to end @slow', functi
     assert.equal(run.tags['shnet.recipe_hash'], outcome.hash);
     assert.equal(run.tags['shnet.backend'], 'wasm');
     assert.equal(run.tags['shnet.backend_threads'], String(wasmThreadsWanted())); // the threads the run computed on
-    assert.match(run.tags['mlflow.note.content'], /^A two-epoch run on tiny shapes\.\n\ndataset shapes, image encoder 3shnet, text encoder bigru, loss triplet/);
+    assert.match(
+      run.tags['mlflow.note.content'],
+      /^A two-epoch run on tiny shapes\.\n\ndataset shapes, image encoder 3shnet, text encoder bigru, loss triplet/,
+    );
     assert.equal(run.params['model.image.args.embedDim'], '16');
     assert.equal(run.params['train.batchSize'], '8');
     assert.equal(run.params.seed, '11');

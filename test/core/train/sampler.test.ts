@@ -10,7 +10,10 @@ import { Value } from '@sinclair/typebox/value';
 describe('sampler', () => {
   it('shuffles all captions once per epoch, reproducibly from the seed, differently per epoch', () => {
     const a = epochOrder(50, createRng(3), 0);
-    assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      [...a].sort((x, y) => x - y),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     assert.deepEqual(epochOrder(50, createRng(3), 0), a);
     const drawn = createRng(3);
     drawn.next();
@@ -20,7 +23,10 @@ describe('sampler', () => {
   });
 
   it('drops the incomplete last batch', () => {
-    const batches = batchesOf(Int32Array.from({ length: 23 }, (_, i) => i), 5);
+    const batches = batchesOf(
+      Int32Array.from({ length: 23 }, (_, i) => i),
+      5,
+    );
     assert.equal(batches.length, 4);
     assert.deepEqual(batches[3], [15, 16, 17, 18, 19]);
   });
@@ -39,14 +45,26 @@ describe('sampler', () => {
       },
       close: () => real.close(),
     };
-    const batches = [[0, 7, 29], [12, 13, 5]];
+    const batches = [
+      [0, 7, 29],
+      [12, 13, 5],
+    ];
     const seen: number[] = [];
     for await (const batch of prefetchBatches(split, batches)) {
       seen.push(requests.length);
-      assert.deepEqual(batch.images.indices, batch.captionIndices.map((c) => Math.floor(c / 5)));
-      assert.deepEqual(batch.captions, batch.captionIndices.map((c) => real.captions()[c]));
+      assert.deepEqual(
+        batch.images.indices,
+        batch.captionIndices.map((c) => Math.floor(c / 5)),
+      );
+      assert.deepEqual(
+        batch.captions,
+        batch.captionIndices.map((c) => real.captions()[c]),
+      );
     }
-    assert.deepEqual(requests, [[0, 1, 5], [2, 2, 1]]);
+    assert.deepEqual(requests, [
+      [0, 1, 5],
+      [2, 2, 1],
+    ]);
     assert.deepEqual(seen, [2, 2], 'batch 2 was requested before batch 1 was consumed');
   });
 });

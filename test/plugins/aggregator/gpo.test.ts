@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { tf } from '../../../core/backend/tf';
 import { trainableVariables } from '../../../core/nn';
-import { GpoAggregator, gpoAggregatorSpec } from '../../../plugins/aggregator/gpo';
+import { type GpoAggregator, gpoAggregatorSpec } from '../../../plugins/aggregator/gpo';
 import { maxAggregatorSpec, type MaxAggregator } from '../../../plugins/aggregator/max';
 import { meanAggregatorSpec, type MeanAggregator } from '../../../plugins/aggregator/mean';
 import { buildPlugin, evaluation, torchStateDict, training } from '../../support/plugin-harness';
@@ -129,7 +129,18 @@ describe('MeanAggregator / MaxAggregator', () => {
   it('pool over the valid tokens only (worked by hand)', async () => {
     await tf.setBackend('cpu');
     // Row 0 has 2 valid tokens [1, 5], [3, −1]; row 1 has 1 valid token [2, 2]; padding is 100.
-    const x = tf.tensor3d([[[1, 5], [3, -1], [100, 100]], [[2, 2], [100, 100], [100, 100]]]);
+    const x = tf.tensor3d([
+      [
+        [1, 5],
+        [3, -1],
+        [100, 100],
+      ],
+      [
+        [2, 2],
+        [100, 100],
+        [100, 100],
+      ],
+    ]);
     const lengths = Int32Array.from([2, 1]);
     const mean = buildPlugin<MeanAggregator>(meanAggregatorSpec).pool(x, lengths, evaluation());
     const max = buildPlugin<MaxAggregator>(maxAggregatorSpec).pool(x, lengths, evaluation());

@@ -26,10 +26,13 @@ describe('CnnBackbone', () => {
     const pixels = seededTensor([2, 16, 16, 3]) as tf.Tensor4D;
     const boxes = tf.tensor3d([0, 0, 0.5, 0.5, 0.25, 0.25, 1, 1, 0.5, 0, 1, 0.5, 0, 0, 1, 1], [2, 2, 4]);
     const weights = cnn.parameters().filter((p) => p.trainable);
-    const { grads } = tf.variableGrads(() => {
-      const { features } = cnn.extract({ batchSize: 2, pixels, boxes }, training());
-      return features.square().sum() as tf.Scalar;
-    }, weights.map((p) => p.variable));
+    const { grads } = tf.variableGrads(
+      () => {
+        const { features } = cnn.extract({ batchSize: 2, pixels, boxes }, training());
+        return features.square().sum() as tf.Scalar;
+      },
+      weights.map((p) => p.variable),
+    );
     const convWeights = weights.filter((p) => /conv\.weight$/.test(p.name));
     assert.equal(convWeights.length, 3);
     for (const p of weights) {

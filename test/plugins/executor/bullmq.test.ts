@@ -45,7 +45,10 @@ describe('bullmq executor: shnet worker processes against a real Redis @slow', f
 
     // Kill (SIGKILL: no clean-up at all) the first worker found mid-trial with a checkpoint written.
     let victim: { worker: RunningCli; trial: string } | undefined;
-    const checkpointed = (trial: string) => existsSync(join(dir, 'runs', 'sweeps')) && sweepDirOf(dir) !== undefined && existsSync(join(sweepDirOf(dir)!, 'trials', trial, 'run', 'checkpoints', 'last.safetensors'));
+    const checkpointed = (trial: string) =>
+      existsSync(join(dir, 'runs', 'sweeps')) &&
+      sweepDirOf(dir) !== undefined &&
+      existsSync(join(sweepDirOf(dir)!, 'trials', trial, 'run', 'checkpoints', 'last.safetensors'));
     await waitFor(
       () => {
         if (sweep.child.exitCode !== null) throw new Error(`the sweep ended early:\n${sweep.output()}`);
@@ -65,7 +68,10 @@ describe('bullmq executor: shnet worker processes against a real Redis @slow', f
     assert.equal(code, 0, `${sweep.output()}\n--- surviving worker:\n${survivor.output()}`);
     const sweepDir = sweepDirOf(dir)!;
     const state = readJson<SweepState>(join(sweepDir, 'sweep-state.json'))!;
-    assert.deepEqual(Object.values(state.trials).map((t) => t.status), ['done', 'done', 'done', 'done']);
+    assert.deepEqual(
+      Object.values(state.trials).map((t) => t.status),
+      ['done', 'done', 'done', 'done'],
+    );
 
     // The killed worker's trial went back to the queue and continued from its checkpoint on the other worker.
     assert.match(survivor.output(), new RegExp(`trial ${victim!.trial} of sweep ${state.sweepId}`));
@@ -94,7 +100,10 @@ describe('bullmq executor: shnet worker processes against a real Redis @slow', f
     assert.deepEqual(artifacts, ['plan.json', 'sweep.yaml']);
     assert.equal(children.length, 4, JSON.stringify(children.map((c) => c.info)));
     assert.ok(children.every((c) => tag(c, 'mlflow.parentRunId') === parent.info.run_id));
-    assert.ok(children.every((c) => c.info.status === 'FINISHED'), JSON.stringify(children.map((c) => c.info.status)));
+    assert.ok(
+      children.every((c) => c.info.status === 'FINISHED'),
+      JSON.stringify(children.map((c) => c.info.status)),
+    );
     assert.deepEqual(children.map((c) => tag(c, 'shnet.trial_id')).sort(), Object.keys(state.trials).sort());
     const combos = children.map((c) => `${param(c, 'optimizer.args.lr')}/${param(c, 'vars.embedDim')}`).sort();
     assert.deepEqual(combos, ['0.001/16', '0.001/8', '0.002/16', '0.002/8']);
@@ -105,27 +114,50 @@ describe('bullmq executor: shnet worker processes against a real Redis @slow', f
     const table = JSON.parse(compared.stdout) as { runs: Array<{ metrics: Record<string, number> }> };
     const rsums = table.runs.map((r) => r.metrics.rsum);
     assert.equal(rsums.length, 4);
-    assert.deepEqual(rsums, [...rsums].sort((a, b) => b - a));
+    assert.deepEqual(
+      rsums,
+      [...rsums].sort((a, b) => b - a),
+    );
   });
 
   it('--detach submits and returns; --resume re-attaches to the queued jobs without submitting them again', async () => {
     const { dir, file } = writeSweepFile('seeds: [0, 1]');
     const queue = `detach-test-${process.pid}`;
     const env = { REDIS_URL: redis.url };
-    const args = ['sweep', file, '--executor', 'bullmq', '--queue', queue, ...setFlags([...tinyShapesOverrides(1).filter((o) => !o.startsWith('seed=')), 'tracker=null'])];
+    const args = [
+      'sweep',
+      file,
+      '--executor',
+      'bullmq',
+      '--queue',
+      queue,
+      ...setFlags([...tinyShapesOverrides(1).filter((o) => !o.startsWith('seed=')), 'tracker=null']),
+    ];
     const detached = shnet([...args, '--detach'], { cwd: dir, env });
     assert.equal(detached.status, 0, detached.stderr);
     assert.match(detached.stderr, /detached; follow it with `shnet sweep .* --resume`/);
     const sweepDir = sweepDirOf(dir)!;
     const submitted = readJson<SweepState>(join(sweepDir, 'sweep-state.json'))!;
-    assert.deepEqual(Object.values(submitted.trials).map((t) => [t.status, t.attempts]), [['pending', 1], ['pending', 1]]);
+    assert.deepEqual(
+      Object.values(submitted.trials).map((t) => [t.status, t.attempts]),
+      [
+        ['pending', 1],
+        ['pending', 1],
+      ],
+    );
 
     const worker = startShnet(['worker', '--queue', queue], { cwd: dir, env });
     workers.push(worker);
     const attached = startShnet([...args, '--resume'], { cwd: dir, env });
     assert.equal(await attached.exited, 0, `${attached.output()}\n${worker.output()}`);
     const state = readJson<SweepState>(join(sweepDir, 'sweep-state.json'))!;
-    assert.deepEqual(Object.values(state.trials).map((t) => [t.status, t.attempts]), [['done', 1], ['done', 1]]);
+    assert.deepEqual(
+      Object.values(state.trials).map((t) => [t.status, t.attempts]),
+      [
+        ['done', 1],
+        ['done', 1],
+      ],
+    );
     for (const id of Object.keys(state.trials)) {
       const log = readFileSync(join(sweepDir, 'trials', id, 'trial.log'), 'utf8');
       assert.equal(log.match(/^== /gm)!.length, 1, 'each trial ran once');

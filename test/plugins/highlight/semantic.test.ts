@@ -38,7 +38,14 @@ describe('SemanticHighlight (VSeM)', () => {
     it(`${train ? 'training (batch statistics over padded tokens too)' : 'evaluation'}: sigmoid gate and refine match numpy`, () => {
       const vsem = buildPlugin<SemanticHighlight>(semanticHighlightSpec, { args: { embedDim: d, dropout: 0 } });
       const expected = runNumpyJson<{ out: number[] }>(NUMPY_VSEM, {
-        w: torchStateDict(vsem), shape: [b, r, d], C: c, g, v0: [...v0], seg: [...seg], lengths: [...lengths], train,
+        w: torchStateDict(vsem),
+        shape: [b, r, d],
+        C: c,
+        g,
+        v0: [...v0],
+        seg: [...seg],
+        lengths: [...lengths],
+        train,
       });
       const out = vsem.highlight(tf.tensor3d(v0, [b, r, d]), lengths, segmentation(), train ? training() : evaluation());
       assert.deepEqual(out.shape, [b, r, d]);
@@ -54,17 +61,36 @@ describe('SemanticHighlight (VSeM)', () => {
     const a = vsem.highlight(tf.tensor3d(v0, [b, r, d]), lengths, segmentation(), evaluation()).arraySync();
     const z = vsem.highlight(tf.tensor3d(other, [b, r, d]), lengths, segmentation(), evaluation()).arraySync();
     assertClose(a[1].slice(0, 2).flat(), z[1].slice(0, 2).flat(), 'valid regions of image 1');
-    const bias = vsem.parameters().find((p) => p.name === 'fc_1.bias')!.variable.dataSync();
-    assertClose(a[1][3], Array.from(bias, (x) => Math.max(x, 0)), 'padded region = ReLU(b₁)');
+    const bias = vsem
+      .parameters()
+      .find((p) => p.name === 'fc_1.bias')!
+      .variable.dataSync();
+    assertClose(
+      a[1][3],
+      Array.from(bias, (x) => Math.max(x, 0)),
+      'padded region = ReLU(b₁)',
+    );
     vsem.dispose();
   });
 
   it('has the reference parameter names and count (4,344,832 at D = 1024, C = 133)', () => {
     const vsem = buildPlugin<SemanticHighlight>(semanticHighlightSpec, { info: { ...TINY_INFO, numClasses: 133 } });
     const trainable = vsem.parameters().filter((p) => p.trainable);
-    assert.equal(trainable.reduce((n, p) => n + p.variable.size, 0), 4_344_832);
+    assert.equal(
+      trainable.reduce((n, p) => n + p.variable.size, 0),
+      4_344_832,
+    );
     assert.deepEqual(
-      [...new Set(vsem.parameters().map((p) => p.name.split('.').slice(0, p.name.startsWith('embed') ? 2 : 1).join('.')))],
+      [
+        ...new Set(
+          vsem.parameters().map((p) =>
+            p.name
+              .split('.')
+              .slice(0, p.name.startsWith('embed') ? 2 : 1)
+              .join('.'),
+          ),
+        ),
+      ],
       ['MLP_image', 'MLP_seg', 'embed_seg_HW.2', 'embed_seg_HW.5', 'fc_scale', 'fc_1'],
     );
     vsem.dispose();

@@ -37,7 +37,15 @@ describe('SpatialHighlight (VSpM)', () => {
     it(`${train ? 'training' : 'evaluation'}: attention over the position-augmented map matches numpy (λ = 4)`, () => {
       const vspm = buildPlugin<SpatialHighlight>(spatialHighlightSpec, { args: { embedDim: d, keyDim: k } });
       const expected = runNumpyJson<number[]>(NUMPY_VSPM, {
-        w: torchStateDict(vspm), shape: [b, r, d], m, k, lam: 4, v0: [...v0], map: [...labels], lengths: [...lengths], train,
+        w: torchStateDict(vspm),
+        shape: [b, r, d],
+        m,
+        k,
+        lam: 4,
+        v0: [...v0],
+        map: [...labels],
+        lengths: [...lengths],
+        train,
       });
       const out = vspm.highlight(tf.tensor3d(v0, [b, r, d]), lengths, segmentation(), train ? training() : evaluation());
       assert.deepEqual(out.shape, [b, r, d]);
@@ -54,7 +62,13 @@ describe('SpatialHighlight (VSpM)', () => {
 
   it('has the reference parameter count (1,196,928 at D = 1024)', () => {
     const vspm = buildPlugin<SpatialHighlight>(spatialHighlightSpec);
-    assert.equal(vspm.parameters().filter((p) => p.trainable).reduce((n, p) => n + p.variable.size, 0), 1_196_928);
+    assert.equal(
+      vspm
+        .parameters()
+        .filter((p) => p.trainable)
+        .reduce((n, p) => n + p.variable.size, 0),
+      1_196_928,
+    );
     vspm.dispose();
   });
 });

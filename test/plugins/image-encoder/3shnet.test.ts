@@ -32,7 +32,10 @@ describe('ShnetImageEncoder (3SHNet image side)', () => {
     ];
     for (const [prefix, count] of table) assert.equal(trainableCount(params, prefix), count, prefix);
     assert.equal(trainableCount(params, ''), 11_615_008);
-    assert.equal(table.reduce((n, [, c]) => n + c, 0), 11_615_008);
+    assert.equal(
+      table.reduce((n, [, c]) => n + c, 0),
+      11_615_008,
+    );
     enc.dispose();
   });
 
@@ -59,7 +62,10 @@ describe('ShnetImageEncoder (3SHNet image side)', () => {
     const { order, counts } = compactionOrder(Int32Array.from([3, 1]), { category: 1, regions: 3, fused: true, grid: 2 });
     assert.deepEqual(Array.from(counts), [1 + 3 + 3 + 2, 1 + 1 + 1 + 2]);
     assert.deepEqual(Array.from(order!.slice(0, 9)), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
-    assert.deepEqual(Array.from(order!.slice(9)), [0, 1, 4, 7, 8, 2, 3, 5, 6].map((i) => i + 9));
+    assert.deepEqual(
+      Array.from(order!.slice(9)),
+      [0, 1, 4, 7, 8, 2, 3, 5, 6].map((i) => i + 9),
+    );
     assert.equal(compactionOrder(Int32Array.from([3, 3]), { category: 1, regions: 3, fused: true, grid: 2 }).order, null);
   });
 
@@ -98,7 +104,10 @@ describe('ShnetImageEncoder (3SHNet image side)', () => {
   });
 
   it('refuses highlights or extra tokens without a segmenter, naming them', () => {
-    assert.throws(() => buildImageEncoder({ semantic: true, categoryToken: true, segmentGridTokens: false }), /categoryToken, highlight\.semantic need segmentation/);
+    assert.throws(
+      () => buildImageEncoder({ semantic: true, categoryToken: true, segmentGridTokens: false }),
+      /categoryToken, highlight\.semantic need segmentation/,
+    );
   });
 
   for (const backend of TEST_BACKENDS) {

@@ -13,7 +13,11 @@ import { assertClose } from '../../support/tensors';
  *   c_i (cols, vs S[j,j]):  col 0: 0, 0   | col 1: 0.4, 0    | col 2: 0, 0.55  → Σ 0.95, Σ max 0+0.4+0.55 = 0.95
  *   VSE0 = 0.65 + 0.95 = 1.6;  VSE++ = 0.55 + 0.95 = 1.5.
  */
-const S = [[0.9, 0.8, 0.1], [0.5, 0.6, 0.75], [0.2, 0.3, 0.4]];
+const S = [
+  [0.9, 0.8, 0.1],
+  [0.5, 0.6, 0.75],
+  [0.2, 0.3, 0.4],
+];
 
 describe('TripletLoss', () => {
   before(() => tf.setBackend('cpu'));
@@ -48,7 +52,7 @@ describe('TripletLoss', () => {
 describe('InfoNceLoss', () => {
   before(() => tf.setBackend('cpu'));
 
-  it('is CLIP\'s symmetric cross-entropy at scale 1/0.07 (numpy), with a learnable logit_scale', () => {
+  it("is CLIP's symmetric cross-entropy at scale 1/0.07 (numpy), with a learnable logit_scale", () => {
     const loss = buildPlugin<InfoNceLoss>(infoNceLossSpec);
     const [p] = loss.parameters();
     assert.equal(p.name, 'logit_scale');
@@ -61,7 +65,10 @@ ce = lambda L: np.mean(-np.diag(L - np.log(np.exp(L).sum(1, keepdims=True))))
 print((ce(S) + ce(S.T)) / 2)`),
     );
     assertClose([got], [expected], 'InfoNCE', 1e-5);
-    const grads = tf.variableGrads(() => loss.compute(tf.eye(3) as tf.Tensor2D, tf.tensor2d(S).transpose() as tf.Tensor2D, { epoch: 0, step: 0 }), [p.variable]);
+    const grads = tf.variableGrads(
+      () => loss.compute(tf.eye(3) as tf.Tensor2D, tf.tensor2d(S).transpose() as tf.Tensor2D, { epoch: 0, step: 0 }),
+      [p.variable],
+    );
     assert.ok(Math.abs(grads.grads[p.variable.name].dataSync()[0]) > 0, 'logit_scale gets a gradient');
     loss.dispose();
   });

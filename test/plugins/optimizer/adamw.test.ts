@@ -28,14 +28,30 @@ describe('AdamW', () => {
 
   const makeParams = (): NamedParameter[] => [
     { name: 'fc.weight', variable: tf.variable(tf.tensor([0.5, -1, 2, 0])), trainable: true },
-    { name: 'bert.w', variable: tf.variable(tf.tensor([[1, -2], [3, 0.25]])), trainable: true, group: 'text-backbone' },
+    {
+      name: 'bert.w',
+      variable: tf.variable(
+        tf.tensor([
+          [1, -2],
+          [3, 0.25],
+        ]),
+      ),
+      trainable: true,
+      group: 'text-backbone',
+    },
   ];
 
   it('matches a numpy AdamW over three steps (lr groups, decoupled decay, a parameter skipped in one step)', () => {
     const opt = buildPlugin<AdamW>(adamwSpec, { args: { lr: 0.01, weightDecay: 0.1 } });
     const params = makeParams();
     const base = opt.baseLearningRates(['default', 'text-backbone']);
-    assert.deepEqual([...base], [['default', 0.01], ['text-backbone', 0.001]]);
+    assert.deepEqual(
+      [...base],
+      [
+        ['default', 0.01],
+        ['text-backbone', 0.001],
+      ],
+    );
     const steps = [
       { grads: { 'fc.weight': [0.1, -0.2, 0.3, 0.0], 'bert.w': [0.5, 0.5, -1, 2] }, lr: { default: 0.01, 'text-backbone': 0.001 } },
       { grads: { 'fc.weight': [1, 1, -1, 0.5] }, lr: { default: 0.01, 'text-backbone': 0.001 } },
@@ -48,7 +64,10 @@ describe('AdamW', () => {
       tf.dispose([...grads.values()]);
     }
     const expected = runNumpyJson<Record<string, number[]>>(NUMPY_ADAMW, {
-      init, steps, wd: 0.1, groups: { 'fc.weight': 'default', 'bert.w': 'text-backbone' },
+      init,
+      steps,
+      wd: 0.1,
+      groups: { 'fc.weight': 'default', 'bert.w': 'text-backbone' },
     });
     for (const p of params) assertClose(Array.from(p.variable.dataSync()), expected[p.name], p.name, 1e-5, 1e-7);
     opt.dispose();
@@ -64,7 +83,12 @@ describe('AdamW', () => {
     const state = opt.getState();
     assert.equal(state.step, 3);
     assert.deepEqual([...state.slots.keys()].sort(), [
-      'bert.w.exp_avg', 'bert.w.exp_avg_sq', 'bert.w.step', 'fc.weight.exp_avg', 'fc.weight.exp_avg_sq', 'fc.weight.step',
+      'bert.w.exp_avg',
+      'bert.w.exp_avg_sq',
+      'bert.w.step',
+      'fc.weight.exp_avg',
+      'fc.weight.exp_avg_sq',
+      'fc.weight.step',
     ]);
     const other = buildPlugin<AdamW>(adamwSpec);
     other.setState(state);

@@ -10,7 +10,10 @@ describe('schedules', () => {
     assert.deepEqual([at(0), at(14), at(15), at(24)], [1, 1, 0.1, 0.1]);
     assert.ok(Math.abs(at(30) - 0.01) < 1e-15);
     const t = buildPlugin<StepSchedule>(stepScheduleSpec, { args: { stepEpochs: 2, gamma: 0.5 } });
-    assert.deepEqual([0, 1, 2, 3, 4].map((epoch) => t.multiplier({ epoch, step: 0 })), [1, 1, 0.5, 0.5, 0.25]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4].map((epoch) => t.multiplier({ epoch, step: 0 })),
+      [1, 1, 0.5, 0.5, 0.25],
+    );
   });
 
   it('constant: always 1', () => {

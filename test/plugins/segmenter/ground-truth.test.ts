@@ -17,7 +17,10 @@ describe('GroundTruthSegmenter', () => {
     try {
       // Only the label map goes in: the derived arrays must come from it, not from the batch.
       const out = tf.tidy(() => {
-        const seg = segmenter.segment({ batchSize: 6, segmentation: { ...inputs.segmentation!, classGrid: tf.zeros([6, 7, 7, 7]), categories: tf.zeros([6, 7]) } }, evaluation());
+        const seg = segmenter.segment(
+          { batchSize: 6, segmentation: { ...inputs.segmentation!, classGrid: tf.zeros([6, 7, 7, 7]), categories: tf.zeros([6, 7]) } },
+          evaluation(),
+        );
         return { classGrid: seg.classGrid.dataSync(), labelMap: seg.labelMap.dataSync(), categories: seg.categories.dataSync(), shape: seg.classGrid.shape };
       });
       const expected = host.segmentation!;
@@ -32,7 +35,10 @@ describe('GroundTruthSegmenter', () => {
 
   it('leaves no tensor behind inside a tidy scope, and names the missing label map', () => {
     const segmenter = buildPlugin<GroundTruthSegmenter>(groundTruthSegmenterSpec);
-    const labelMap = tf.tensor3d(Array.from({ length: 2 * 64 }, (_, k) => k % 5), [2, 8, 8]);
+    const labelMap = tf.tensor3d(
+      Array.from({ length: 2 * 64 }, (_, k) => k % 5),
+      [2, 8, 8],
+    );
     const before = tf.memory().numTensors;
     tf.tidy(() => void segmenter.segment({ batchSize: 2, segmentation: { labelMap } as never }, evaluation()));
     assert.equal(tf.memory().numTensors, before);

@@ -48,7 +48,10 @@ describe('LearnedSegmenter', () => {
       const counts = new Array(7).fill(0);
       for (const label of out.labels.slice(b * 256, (b + 1) * 256)) counts[label]++;
       // presenceThreshold 0.002 of 256 pixels: one labelled pixel makes a class present.
-      assert.deepEqual(out.categories.slice(b * 7, (b + 1) * 7), counts.map((n) => (n > 0 ? 1 : 0)));
+      assert.deepEqual(
+        out.categories.slice(b * 7, (b + 1) * 7),
+        counts.map((n) => (n > 0 ? 1 : 0)),
+      );
     }
     tf.dispose(pixels);
     seg.dispose();
@@ -61,7 +64,10 @@ describe('LearnedSegmenter', () => {
     saveCheckpoint(file, source.parameters(), optimizer, { step: 0, epoch: 0, optimizerStep: 0, rng: [], bestRsum: null, recipeHash: 'x' });
     const loaded = buildPlugin<LearnedSegmenter>(learnedSegmenterSpec, { info: INFO, args: { channels: [4, 6, 8], checkpoint: file }, seed: 9 });
     const [a, b] = [source.parameters(), loaded.parameters()];
-    assert.deepEqual(b.map((p) => p.name), a.map((p) => p.name));
+    assert.deepEqual(
+      b.map((p) => p.name),
+      a.map((p) => p.name),
+    );
     assert.ok(b.every((p) => !p.trainable));
     for (let i = 0; i < a.length; i++) assert.deepEqual(Array.from(b[i].variable.dataSync()), Array.from(a[i].variable.dataSync()), a[i].name);
     const pixels = seededTensor([2, 16, 16, 3]) as tf.Tensor4D;
@@ -99,7 +105,21 @@ describe('segmenter stage and the learned-segmentation pipeline @slow', function
 
   it('trains the segmenter (loss falls, pixel accuracy beats the majority class), then 3SHNet runs on its outputs', () => {
     const stage = shnet(
-      ['run', join(REPO_ROOT, 'recipes', 'shapes', 'segmenter.yaml'), ...setFlags(['backend=wasm', 'seed=2', 'data.args.trainSize=400', 'data.args.devSize=64', 'data.args.testSize=128', 'train.epochs=3', 'train.logEvery=5', `output=${join(dir, 'runs')}`, 'tracker=null'])],
+      [
+        'run',
+        join(REPO_ROOT, 'recipes', 'shapes', 'segmenter.yaml'),
+        ...setFlags([
+          'backend=wasm',
+          'seed=2',
+          'data.args.trainSize=400',
+          'data.args.devSize=64',
+          'data.args.testSize=128',
+          'train.epochs=3',
+          'train.logEvery=5',
+          `output=${join(dir, 'runs')}`,
+          'tracker=null',
+        ]),
+      ],
       { cwd: dir, timeoutMs: 240_000 },
     );
     assert.equal(stage.status, 0, stage.stderr);
@@ -111,10 +131,22 @@ describe('segmenter stage and the learned-segmentation pipeline @slow', function
     const windows = [...stage.stderr.matchAll(/step \d+\/\d+ loss ([\d.]+)/g)].map((m) => Number(m[1]));
     assert.ok(windows[windows.length - 1] < 0.5 * windows[0], `training loss ${windows.join(' → ')}`);
     assert.ok(report.epochLosses[2] < report.epochLosses[0], `epoch losses ${report.epochLosses.join(', ')}`);
-    assert.ok(report.test.pixelAccuracy > report.test.majorityAccuracy, `pixel accuracy ${report.test.pixelAccuracy} vs majority ${report.test.majorityAccuracy}`);
+    assert.ok(
+      report.test.pixelAccuracy > report.test.majorityAccuracy,
+      `pixel accuracy ${report.test.pixelAccuracy} vs majority ${report.test.majorityAccuracy}`,
+    );
 
     const pipeline = shnet(
-      ['run', join(REPO_ROOT, 'recipes', 'shapes', '3shnet-learned-seg.yaml'), ...setFlags([...TINY_RUN, `model.image.segmenter.args.checkpoint=${join(dir, 'runs', 'shapes-segmenter-*')}`, `output=${join(dir, 'retrieval')}`, 'tracker=null'])],
+      [
+        'run',
+        join(REPO_ROOT, 'recipes', 'shapes', '3shnet-learned-seg.yaml'),
+        ...setFlags([
+          ...TINY_RUN,
+          `model.image.segmenter.args.checkpoint=${join(dir, 'runs', 'shapes-segmenter-*')}`,
+          `output=${join(dir, 'retrieval')}`,
+          'tracker=null',
+        ]),
+      ],
       { cwd: dir, timeoutMs: 120_000 },
     );
     assert.equal(pipeline.status, 0, pipeline.stderr);

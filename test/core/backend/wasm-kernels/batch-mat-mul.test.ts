@@ -20,16 +20,18 @@ function productAndGradients(aShape: number[], bShape: number[], transposeA: boo
 describe('wasm kernels: BatchMatMul and _FusedMatMul routed onto XNNPACK', () => {
   restoreBackendAfterSuite();
 
-  for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+  for (const [transposeA, transposeB] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ]) {
     const aShape = transposeA ? [7, 5] : [5, 7];
     const bShape = transposeB ? [6, 7] : [7, 6];
     it(`2-D transposeA=${transposeA} transposeB=${transposeB}: values and gradients match cpu`, () =>
       assertSameOnBackends('2-D matMul', productAndGradients(aShape, bShape, transposeA, transposeB, ['a', 'b'])));
     it(`batched 3-D transposeA=${transposeA} transposeB=${transposeB}: values and gradients match cpu`, () =>
-      assertSameOnBackends(
-        'batched matMul',
-        productAndGradients([3, ...aShape], [3, ...bShape], transposeA, transposeB, ['a', 'b']),
-      ));
+      assertSameOnBackends('batched matMul', productAndGradients([3, ...aShape], [3, ...bShape], transposeA, transposeB, ['a', 'b'])));
   }
 
   it('batched products large enough to split per batch item match cpu (values and gradients)', () => {
@@ -51,9 +53,7 @@ describe('wasm kernels: BatchMatMul and _FusedMatMul routed onto XNNPACK', () =>
   }
 
   it('a fused product with few rows, no bias and an activation is computed transposed and matches cpu', () =>
-    assertSameOnBackends('fused wide', () =>
-      tf.fused.matMul({ a: seededTensor([4, 64], 1), b: seededTensor([64, 1100], 2), activation: 'relu' }),
-    ));
+    assertSameOnBackends('fused wide', () => tf.fused.matMul({ a: seededTensor([4, 64], 1), b: seededTensor([64, 1100], 2), activation: 'relu' })));
 
   const broadcasts: Array<[string, number[], number[], boolean, Array<'a' | 'b'>]> = [
     ['[B, M, K] × [K, N] (dense layer over a sequence)', [3, 4, 5], [5, 6], false, ['a']],
@@ -104,7 +104,10 @@ describe('wasm kernels: BatchMatMul and _FusedMatMul routed onto XNNPACK', () =>
       ['folded', () => tf.matMul(seededTensor([2, 4, 3]), seededTensor([3, 5]))],
       ['split', () => tf.matMul(seededTensor([2, side, side]), seededTensor([2, side, side]), true, false)],
       ['computed transposed', () => tf.matMul(seededTensor([2, 4, 64]), seededTensor([2, 1100, 64]), false, true)],
-      ['fused', () => tf.fused.matMul({ a: seededTensor([2, 3, 4]), b: seededTensor([1, 5, 4]), transposeB: true, bias: seededTensor([5]), activation: 'relu' })],
+      [
+        'fused',
+        () => tf.fused.matMul({ a: seededTensor([2, 3, 4]), b: seededTensor([1, 5, 4]), transposeB: true, bias: seededTensor([5]), activation: 'relu' }),
+      ],
     ];
     for (const [name, route] of routes) await expectNoLeak(() => tf.tidy(route), `${name} matMul`);
   });

@@ -11,7 +11,18 @@ const CASES: Array<[string, number[], number[], number | [number, number], Pad]>
   ['3×3 stride 2 same on an odd size', [1, 5, 5, 1], [3, 3, 1, 2], 2, 'same'],
   ['2×3 strides [1, 2] same', [1, 6, 5, 2], [2, 3, 2, 2], [1, 2], 'same'],
   ['4×4 stride 2 same on an even size', [1, 8, 8, 2], [4, 4, 2, 2], 2, 'same'],
-  ['explicit asymmetric padding', [2, 6, 6, 2], [3, 3, 2, 2], 1, [[0, 0], [1, 2], [0, 1], [0, 0]]],
+  [
+    'explicit asymmetric padding',
+    [2, 6, 6, 2],
+    [3, 3, 2, 2],
+    1,
+    [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  ],
   ['numeric padding 1, stride 2', [1, 6, 6, 2], [3, 3, 2, 2], 2, 1],
   ['1×1 valid', [1, 4, 4, 3], [1, 1, 3, 2], 1, 'valid'],
 ];
@@ -33,11 +44,13 @@ describe('wasm kernel: Conv2DBackpropFilter', () => {
 
   const runKernel = (attrs: Record<string, unknown>) =>
     tf.tidy(() =>
-      tf.engine().runKernel(
-        'Conv2DBackpropFilter',
-        { x: seededTensor([1, 4, 4, 2]), dy: seededTensor([1, 4, 4, 3]) },
-        { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3], ...attrs } as never,
-      ),
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: seededTensor([1, 4, 4, 2]), dy: seededTensor([1, 4, 4, 3]) }, {
+        strides: 1,
+        pad: 'same',
+        dataFormat: 'NHWC',
+        filterShape: [3, 3, 2, 3],
+        ...attrs,
+      } as never),
     );
 
   it('rejects channels-first data and dilation with a clear error', async () => {

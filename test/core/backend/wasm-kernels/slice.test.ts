@@ -70,7 +70,10 @@ describe('wasm kernels: Slice, Unpack, SplitV and StridedSlice copying only the 
   it('leaks no tensors or buffers', async () => {
     await tf.setBackend('wasm');
     const x = seededTensor([4, 5, 6]);
-    await expectNoLeak(() => [tf.slice(x, [1, 1, 1], [2, 2, 2]), ...tf.unstack(x, 1), ...tf.split(x, 3, 2), tf.stridedSlice(x, [1, 0, 0], [2, 5, 6], [1, 1, 1])], 'slices');
+    await expectNoLeak(
+      () => [tf.slice(x, [1, 1, 1], [2, 2, 2]), ...tf.unstack(x, 1), ...tf.split(x, 3, 2), tf.stridedSlice(x, [1, 0, 0], [2, 5, 6], [1, 1, 1])],
+      'slices',
+    );
     x.dispose();
   });
 });

@@ -7,13 +7,18 @@ describe('wasm kernel: Transpose of the last two axes', () => {
   restoreBackendAfterSuite();
 
   it('transposeLastTwo matches the definition, including rows that are not a multiple of eight', () => {
-    for (const [batch, rows, cols] of [[1, 1, 1], [2, 7, 3], [3, 17, 130], [1, 8, 256], [2, 300, 5]]) {
+    for (const [batch, rows, cols] of [
+      [1, 1, 1],
+      [2, 7, 3],
+      [3, 17, 130],
+      [1, 8, 256],
+      [2, 300, 5],
+    ]) {
       const src = Float32Array.from({ length: batch * rows * cols }, (_, i) => i * 0.5 - 3);
       const dst = new Float32Array(src.length);
       transposeLastTwo(src, dst, batch, rows, cols);
       for (let b = 0; b < batch; b++)
-        for (let i = 0; i < rows; i++)
-          for (let j = 0; j < cols; j++) assert.equal(dst[b * rows * cols + j * rows + i], src[b * rows * cols + i * cols + j]);
+        for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) assert.equal(dst[b * rows * cols + j * rows + i], src[b * rows * cols + i * cols + j]);
     }
   });
 

@@ -45,10 +45,19 @@ describe('safe pickle machine', () => {
       assert.deepEqual(value.get('tuple'), [1, 'a', [2.5]]);
       assert.ok(Object.isFrozen(value.get('tuple')));
       const list = value.get('list') as unknown[][];
-      assert.deepEqual(list, [[1, 2], [1, 2]]);
+      assert.deepEqual(list, [
+        [1, 2],
+        [1, 2],
+      ]);
       assert.equal(list[0], list[1], 'a shared object stays shared (memo)');
       assert.deepEqual([...(value.get('bytes') as Uint8Array)], [0, 255]);
-      assert.deepEqual([...(value.get('od') as Map<string, number>)], [['b', 1], ['a', 2]]);
+      assert.deepEqual(
+        [...(value.get('od') as Map<string, number>)],
+        [
+          ['b', 1],
+          ['a', 2],
+        ],
+      );
       assert.equal(value.get(1), 'int key');
       assert.equal(value.get('long'), 'x'.repeat(300));
     });

@@ -95,6 +95,6 @@ describe('readTorchFile (real torch.save output) @slow', () => {
     assert.equal(top.best_rsum, 537.25);
     assert.equal(top.Eiters, 2 ** 40);
     assert.deepEqual(top.opt, { learning_rate: 5e-4, data_name: 'coco_precomp', max_violation: true, lr_schedules: [15], margin: 0.2 });
-    assert.ok((top.model as unknown[])[0] && ((top.model as Record<string, unknown>[])[0].contiguous instanceof TorchTensor));
+    assert.ok((top.model as unknown[])[0] && (top.model as Record<string, unknown>[])[0].contiguous instanceof TorchTensor);
   });
 });

@@ -49,6 +49,9 @@ with zipfile.ZipFile(sys.argv[1], 'w') as z:
   it('refuses a file that is not a zip archive, naming it', () => {
     const file = join(dir, 'legacy.pth');
     writeFileSync(file, Buffer.from('\x80\x02not a zip at all, a legacy torch pickle', 'latin1'));
-    assert.throws(() => ZipReader.open(file), (e: Error) => e.message.includes(file) && /not a zip archive/.test(e.message));
+    assert.throws(
+      () => ZipReader.open(file),
+      (e: Error) => e.message.includes(file) && /not a zip archive/.test(e.message),
+    );
   });
 });

@@ -9,7 +9,8 @@ import { runPython } from '../../../support/python-env';
 function writeFixture(dir: string, split: string, n: number, options: { perImage?: boolean } = {}): void {
   const captions = Array.from({ length: 5 * n }, (_, j) => `caption ${j} of image ${Math.floor(j / 5)}`);
   writeFileSync(join(dir, `${split}_caps.txt`), `${captions.join('\n')}\n`);
-  runPython(`
+  runPython(
+    `
 import numpy as np, sys, os
 d, split, n, per_image = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == '1'
 ims = (np.arange(n * 4 * 8, dtype=np.float32).reshape(n, 4, 8) / 10).astype(np.float32)
@@ -23,7 +24,9 @@ else:
 np.save(os.path.join(d, f'{split}_segmentations.npy'), np.full((n, 5, 7, 7), 0.2, dtype=np.float32))
 np.save(os.path.join(d, f'{split}_seg_maps.npy'), (np.arange(n * 64 * 64) % 5).reshape(n, 64, 64).astype(np.int64))
 np.save(os.path.join(d, f'{split}_cat_onehots.npy'), np.eye(5, dtype=np.float64)[np.arange(n) % 5])
-`, [dir, split, String(n), options.perImage ? '1' : '0']);
+`,
+    [dir, split, String(n), options.perImage ? '1' : '0'],
+  );
 }
 
 describe('precomp dataset (files written by numpy)', () => {
@@ -42,7 +45,7 @@ describe('precomp dataset (files written by numpy)', () => {
     assert.ok(Math.abs(batch.regions!.data[32 + 31] - 3.1) < 1e-6, 'then row 0');
     assert.deepEqual([...batch.regionLengths!], [4, 4]);
     assert.deepEqual([...batch.segmentation!.categories.data.slice(0, 5)], [0, 0, 1, 0, 0], 'int64/float64 converted');
-    assert.equal(batch.segmentation!.labelMap.data[1], ((2 * 4096 + 1) % 5));
+    assert.equal(batch.segmentation!.labelMap.data[1], (2 * 4096 + 1) % 5);
     await split.close();
   });
 

@@ -18,9 +18,7 @@ function bytesOf(images: HostImages): Record<string, Buffer> {
     labelMap: images.segmentation!.labelMap.data,
     categories: images.segmentation!.categories.data,
   };
-  return Object.fromEntries(
-    Object.entries(arrays).map(([name, a]) => [name, Buffer.from(a.buffer, a.byteOffset, a.byteLength)]),
-  );
+  return Object.fromEntries(Object.entries(arrays).map(([name, a]) => [name, Buffer.from(a.buffer, a.byteOffset, a.byteLength)]));
 }
 
 async function load(options: Record<string, unknown>, indices: readonly number[], split = 'train') {

@@ -35,13 +35,22 @@ describe('shapes export', () => {
   it('writes the precomp layout that numpy reads, equal to the in-memory data set', async () => {
     const options = { seed: 8, trainSize: 7, devSize: 3, testSize: 2 };
     const written = exportPrecomp(options, dir, ['train', 'dev']);
-    assert.deepEqual(written.map((w) => [w.split, w.numImages]), [['train', 7], ['dev', 3]]);
+    assert.deepEqual(
+      written.map((w) => [w.split, w.numImages]),
+      [
+        ['train', 7],
+        ['dev', 3],
+      ],
+    );
     const suffixes = ['caps.txt', 'ids.txt', 'ims.npy', 'segmentations.npy', 'seg_maps.npy', 'cat_onehots.npy'];
     const expectedFiles = ['dev', 'train'].flatMap((s) => suffixes.map((x) => `${s}_${x}`));
     assert.deepEqual(readdirSync(dir).sort(), [...expectedFiles, 'shapes.json'].sort());
 
     const dataset = new ShapesDataset(resolveShapesOptions(options));
-    for (const [split, n] of [['train', 7], ['dev', 3]] as const) {
+    for (const [split, n] of [
+      ['train', 7],
+      ['dev', 3],
+    ] as const) {
       const arrays = readWithNumpy(dir, split);
       assert.deepEqual(arrays.ims.shape, [n, 6, 64]);
       assert.deepEqual(arrays.segmentations.shape, [n, 7, 7, 7]);

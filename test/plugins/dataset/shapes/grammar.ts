@@ -24,8 +24,7 @@ export interface ParsedCaption {
   readonly statements: readonly Statement[];
 }
 
-const alternatives = (words: readonly string[]) =>
-  [...words].sort((a, b) => b.length - a.length).join('|');
+const alternatives = (words: readonly string[]) => [...words].sort((a, b) => b.length - a.length).join('|');
 const SIZE = alternatives(Object.values(SIZE_WORDS).flat());
 const COLOUR = alternatives(COLOUR_NAMES);
 const SHAPE = alternatives(SHAPES);
@@ -71,9 +70,7 @@ export function parseCaption(caption: string): ParsedCaption {
     const [sizeWord, colour, shape] = values[slot];
     return { sizeWord: sizeWord ?? null, colour, shape };
   };
-  const statements: Statement[] = [
-    { subject: mention('A'), relation: relationOfPhrase(values.r1[0]), object: mention('B') },
-  ];
+  const statements: Statement[] = [{ subject: mention('A'), relation: relationOfPhrase(values.r1[0]), object: mention('B') }];
   if (values.C) {
     const [colour, shape] = values.b;
     const b = mention('B');

@@ -6,8 +6,7 @@ import type { SceneObject } from '../../../../plugins/dataset/shapes/scene';
 import { parseCaption, statementHolds } from './grammar';
 
 const objectSet = (objects: readonly SceneObject[]) => objects.map((o) => `${o.size} ${o.colour} ${o.shape}`).sort();
-const layout = (objects: readonly SceneObject[]) =>
-  objects.map((o) => `${o.colour} ${o.shape} @ ${o.cx},${o.cy}`).sort();
+const layout = (objects: readonly SceneObject[]) => objects.map((o) => `${o.colour} ${o.shape} @ ${o.cx},${o.cy}`).sort();
 
 describe('shapes hard negatives', () => {
   const options = resolveShapesOptions({ seed: 11, trainSize: 121, hardNegativeFraction: 1 });
@@ -35,7 +34,10 @@ describe('shapes hard negatives', () => {
     for (let g = 0; g < 20; g++) {
       const a = maps.subarray(2 * g * size, (2 * g + 1) * size);
       const b = maps.subarray((2 * g + 1) * size, (2 * g + 2) * size);
-      assert.ok(a.some((v, p) => v !== b[p]), `pair ${g} has identical label maps`);
+      assert.ok(
+        a.some((v, p) => v !== b[p]),
+        `pair ${g} has identical label maps`,
+      );
     }
   });
 

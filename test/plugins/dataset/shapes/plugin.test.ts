@@ -28,21 +28,25 @@ describe('shapes dataset plugin', () => {
     assert.deepEqual(dataset.info, info);
     assert.deepEqual(dataset.splits, ['train', 'dev', 'test']);
     assert.deepEqual(CLASS_NAMES, ['background', 'circle', 'square', 'triangle', 'star', 'cross', 'ring']);
-    assert.deepEqual(shapesCommands.map((c) => c.name), ['data']);
+    assert.deepEqual(
+      shapesCommands.map((c) => c.name),
+      ['data'],
+    );
   });
 
   it('opens splits of the configured sizes with 5 captions per image', async () => {
     const dataset = build({ trainSize: 12, devSize: 4, testSize: 3 });
-    for (const [name, n] of [['train', 12], ['dev', 4], ['test', 3]] as const) {
+    for (const [name, n] of [
+      ['train', 12],
+      ['dev', 4],
+      ['test', 3],
+    ] as const) {
       const split = await dataset.open(name);
       assert.equal(split.name, name);
       assert.equal(split.numImages, n);
       assert.equal(split.captions().length, 5 * n);
     }
-    await assert.rejects(
-      dataset.open('testall'),
-      (e: Error) => e instanceof UsageError && /splits: train, dev, test/.test(e.message),
-    );
+    await assert.rejects(dataset.open('testall'), (e: Error) => e instanceof UsageError && /splits: train, dev, test/.test(e.message));
   });
 
   it('loads records with the documented shapes and ranges', async () => {
@@ -78,8 +82,7 @@ describe('shapes dataset plugin', () => {
     const plain = await (await build(options).open('train')).loadImages(indices);
     const placed = await (await build({ ...options, regionPosition: true }).open('train')).loadImages(indices);
     type Images = typeof plain;
-    const row = (images: Images, image: number, k: number) =>
-      images.regions!.data.subarray((image * 6 + k) * 64, (image * 6 + k) * 64 + 53);
+    const row = (images: Images, image: number, k: number) => images.regions!.data.subarray((image * 6 + k) * 64, (image * 6 + k) * 64 + 53);
     const colourShape = (image: number, k: number) => [...row(plain, image, k).subarray(0, 47)];
     const position = (images: Images, image: number, k: number) => [...row(images, image, k).subarray(51, 53)];
     assert.deepEqual(position(plain, 0, 0), [0, 0]);

@@ -79,7 +79,10 @@ describe('shapes segmentation derivations', () => {
     const present = new Float32Array(NUM_CLASSES);
     categories(raster.labels, NUM_CLASSES, present);
     const expected = new Set([0, classOf('ring'), classOf('star'), classOf('triangle')]);
-    assert.deepEqual([...present], Array.from({ length: NUM_CLASSES }, (_, c) => (expected.has(c) ? 1 : 0)));
+    assert.deepEqual(
+      [...present],
+      Array.from({ length: NUM_CLASSES }, (_, c) => (expected.has(c) ? 1 : 0)),
+    );
     // The ring's hole is background: its centre pixel is class 0, a pixel on its band is the ring's class.
     assert.equal(raster.labels[18 * size + 20], 0);
     assert.equal(raster.labels[18 * size + 12], classOf('ring'));

@@ -118,7 +118,10 @@ describe('plugins/evaluator/retrieval/evaluate', function () {
       assert.deepEqual(folded, unsaved);
       const saved = await evaluateSimilarityFiles([path], { protocol: { folds: 5 } });
       assert.deepEqual(saved.folds, unsaved.folds);
-      assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+        [],
+      );
     });
 
     it('rejects mismatched and non-finite embeddings', async () => {
@@ -140,7 +143,10 @@ describe('plugins/evaluator/retrieval/evaluate', function () {
       const report = await evaluateSimilarityFiles([join(dir, 'a.npy'), join(dir, 'b.npy')], { protocol: 'f30k-1k', chunkRows: 5 });
       assert.deepEqual(report.metrics, retrievalReport(mean, n));
       writeNpy(join(dir, 'c.npy'), new Float32Array(n * 4 * n), [n, 4 * n]);
-      await assert.rejects(evaluateSimilarityFiles([join(dir, 'a.npy'), join(dir, 'c.npy')], { protocol: 'f30k-1k' }), /c\.npy: shape \(12, 48\) differs from \[N, 5N\]/);
+      await assert.rejects(
+        evaluateSimilarityFiles([join(dir, 'a.npy'), join(dir, 'c.npy')], { protocol: 'f30k-1k' }),
+        /c\.npy: shape \(12, 48\) differs from \[N, 5N\]/,
+      );
     });
   });
 

@@ -9,7 +9,7 @@ describe('plugins/evaluator/retrieval/metrics', () => {
     assert.equal(m.R10, 75); // + 5, 9
   });
 
-  it('medr is floor(median) + 1, with numpy\'s median (middle pair averaged for an even count)', () => {
+  it("medr is floor(median) + 1, with numpy's median (middle pair averaged for an even count)", () => {
     assert.equal(recallMetrics([9, 0, 2]).medr, 3); // median 2
     assert.equal(recallMetrics([0, 3]).medr, 2); // median 1.5 -> floor 1 -> 2
     assert.equal(recallMetrics([0, 1, 2, 3]).medr, 2); // median 1.5
@@ -28,7 +28,10 @@ describe('plugins/evaluator/retrieval/metrics', () => {
     const t2i = [(100 * 8) / 15, (100 * 10) / 15, (100 * 13) / 15];
     assert.deepEqual([report['i2t/R1'], report['i2t/R5'], report['i2t/R10']], i2t);
     assert.deepEqual([report['t2i/R1'], report['t2i/R5'], report['t2i/R10']], t2i);
-    assert.equal(report.rsum, [...i2t, ...t2i].reduce((a, b) => a + b));
+    assert.equal(
+      report.rsum,
+      [...i2t, ...t2i].reduce((a, b) => a + b),
+    );
   });
 
   it('averages every metric over folds, rsum included', () => {

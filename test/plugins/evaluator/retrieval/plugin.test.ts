@@ -5,7 +5,7 @@ import { evaluateEmbeddings } from '../../../../plugins/evaluator/retrieval/eval
 /** Seeded embeddings where caption j is a noisy copy of image ⌊j/5⌋, so ranks are neither all 0 nor random. */
 function embeddings(n: number, dim: number): { images: Float32Array; captions: Float32Array } {
   let state = 7;
-  const next = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+  const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
   const images = Float32Array.from({ length: n * dim }, next);
   const captions = Float32Array.from({ length: 5 * n * dim }, (_, k) => images[Math.floor(k / dim / 5) * dim + (k % dim)] + 1.5 * next());
   return { images, captions };

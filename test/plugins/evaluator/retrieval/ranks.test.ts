@@ -10,10 +10,12 @@ import { RankAccumulator, groundTruthOf, i2tRanks, imagesOf, retrievalRanks, ret
  * t2i, captions 1-4: own image 0 scores 0.125-0.375, image 1 scores 0.5                      -> rank 1 each.
  * t2i, captions 5-9: own image 1 scores 0.0625-0.375, image 0 scores 0.9375-0.75             -> rank 1 each.
  */
-const TWO_BY_TEN = Float32Array.from([
-  [0.875, 0.125, 0.25, 0.3125, 0.375, 0.9375, 0.5, 0.625, 0.75, 0.8125],
-  [0.5, 0.5, 0.5, 0.5, 0.5, 0.0625, 0.25, 0.3125, 0.375, 0.34375],
-].flat());
+const TWO_BY_TEN = Float32Array.from(
+  [
+    [0.875, 0.125, 0.25, 0.3125, 0.375, 0.9375, 0.5, 0.625, 0.75, 0.8125],
+    [0.5, 0.5, 0.5, 0.5, 0.5, 0.0625, 0.25, 0.3125, 0.375, 0.34375],
+  ].flat(),
+);
 
 describe('plugins/evaluator/retrieval/ranks', () => {
   it('ranks the hand-worked 2x10 case', () => {
@@ -42,23 +44,27 @@ describe('plugins/evaluator/retrieval/ranks', () => {
   it('takes the best of the five captions for i2t', () => {
     // Image 0's captions score 0.1, 0.2, 0.9 (best), 0.3, 0.4; image 1's captions all score 0.5 in row 0.
     // Only the best own caption matters: nothing beats 0.9, so rank 0 although four own captions rank last.
-    const sims = Float32Array.from([
-      [0.1, 0.2, 0.9, 0.3, 0.4, 0.5, 0.5, 0.5, 0.5, 0.5],
-      [0, 0, 0, 0, 0, 1, 1, 1, 1, 1],
-    ].flat());
+    const sims = Float32Array.from(
+      [
+        [0.1, 0.2, 0.9, 0.3, 0.4, 0.5, 0.5, 0.5, 0.5, 0.5],
+        [0, 0, 0, 0, 0, 1, 1, 1, 1, 1],
+      ].flat(),
+    );
     assert.deepEqual(Array.from(i2tRanks(sims, 2)), [0, 0]);
     // Lowering the best to 0.45 puts all five of image 1's captions above it.
     sims[2] = 0.45;
     assert.deepEqual(Array.from(i2tRanks(sims, 2)), [5, 0]);
   });
 
-  it('resolves ties in the query\'s favour (rank = count of strictly greater scores)', () => {
+  it("resolves ties in the query's favour (rank = count of strictly greater scores)", () => {
     // Row 0: own best 0.5 ties with captions 5 and 6; nothing is strictly greater -> rank 0.
     // Column 5: image 1 (own) and image 0 both score 0.5 -> rank 0. Column 6: own 0.25 < 0.5 -> rank 1.
-    const sims = Float32Array.from([
-      [0.5, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0],
-      [0.5, 0, 0, 0, 0, 0.5, 0.25, 1, 1, 1],
-    ].flat());
+    const sims = Float32Array.from(
+      [
+        [0.5, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0],
+        [0.5, 0, 0, 0, 0, 0.5, 0.25, 1, 1, 1],
+      ].flat(),
+    );
     assert.deepEqual(Array.from(i2tRanks(sims, 2)), [0, 0]);
     assert.deepEqual(Array.from(t2iRanks(sims, 2)), [0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
     // All-equal matrix: every query ties with everything, and every rank is 0.
@@ -93,11 +99,27 @@ describe('plugins/evaluator/retrieval/ranks', () => {
       const sims = Float32Array.from({ length: n * columns }, (_, k) => Math.fround(Math.sin(7 * k + 1)));
       sims[3 * columns + 16] = 1.5; // column 16's threshold above every other score: only row 2's best is near
       const gt = groundTruthOf(sims, n);
-      for (const [i, j] of [[0, 7], [1, 3], [2, 29], [4, 0], [5, 12]]) sims[i * columns + j] = gt[j];
-      for (const [i, j] of [[0, 20], [3, 1], [5, 2]]) sims[i * columns + j] = Math.max(...sims.subarray(i * columns + 5 * i, i * columns + 5 * i + 5));
+      for (const [i, j] of [
+        [0, 7],
+        [1, 3],
+        [2, 29],
+        [4, 0],
+        [5, 12],
+      ])
+        sims[i * columns + j] = gt[j];
+      for (const [i, j] of [
+        [0, 20],
+        [3, 1],
+        [5, 2],
+      ])
+        sims[i * columns + j] = Math.max(...sims.subarray(i * columns + 5 * i, i * columns + 5 * i + 5));
       // Just above a threshold, by less than the bound (even entries, which `approximate` moves below it).
       const nudge = (i: number, j: number) => 0.3 * rowScale[i] * columnScale[j];
-      for (const [i, j] of [[1, 8], [3, 14]]) sims[i * columns + j] = gt[j] + nudge(i, j);
+      for (const [i, j] of [
+        [1, 8],
+        [3, 14],
+      ])
+        sims[i * columns + j] = gt[j] + nudge(i, j);
       sims[2 * columns + 16] = Math.max(...sims.subarray(2 * columns + 10, 2 * columns + 15)) + nudge(2, 16);
       return sims;
     };
@@ -114,13 +136,20 @@ describe('plugins/evaluator/retrieval/ranks', () => {
       assert.notDeepEqual(naive.finish(), expected, 'the approximate scores alone rank differently');
 
       const ranks = new RankAccumulator(n, groundTruthOf(sims, n));
-      for (const [r0, r1] of [[2, 6], [0, 2]]) {
+      for (const [r0, r1] of [
+        [2, 6],
+        [0, 2],
+      ]) {
         const block = values.subarray(r0 * columns, r1 * columns);
-        const bound = { rowScale: rowScale.subarray(r0), columnScale, exact: (r: number, j: number) => (calls.push((r0 + r) * columns + j), sims[(r0 + r) * columns + j]) };
+        const bound = {
+          rowScale: rowScale.subarray(r0),
+          columnScale,
+          exact: (r: number, j: number) => (calls.push((r0 + r) * columns + j), sims[(r0 + r) * columns + j]),
+        };
         ranks.addRows(r0, r1 - r0, block, { bound });
       }
       assert.deepEqual(ranks.finish(), expected);
-      assert.ok(calls.length >= 5 * n + 8 && calls.length < n * columns / 2, `${calls.length} exact scores asked for`);
+      assert.ok(calls.length >= 5 * n + 8 && calls.length < (n * columns) / 2, `${calls.length} exact scores asked for`);
       for (const k of calls) assert.equal(values[k], sims[k], `entry ${k} written back`);
     });
 
@@ -139,8 +168,14 @@ describe('plugins/evaluator/retrieval/ranks', () => {
       const broken = { ...bound, exact: (r: number, j: number) => (r === 1 && j === 9 ? NaN : sims[r * columns + j]) };
       const row1 = values.slice(columns, 2 * columns);
       row1[9] = NaN;
-      assert.throws(() => nan.addRows(1, 1, row1, { bound: { ...broken, rowScale: rowScale.subarray(1), exact: (_r, j) => broken.exact(1, j) } }), /row of image 1 contains NaN/);
-      assert.throws(() => nan.addRows(0, 2, values, { bound: { ...bound, rowScale: rowScale.subarray(0, 1) } }), /bound for 2 rows and 30 columns has 1 and 30/);
+      assert.throws(
+        () => nan.addRows(1, 1, row1, { bound: { ...broken, rowScale: rowScale.subarray(1), exact: (_r, j) => broken.exact(1, j) } }),
+        /row of image 1 contains NaN/,
+      );
+      assert.throws(
+        () => nan.addRows(0, 2, values, { bound: { ...bound, rowScale: rowScale.subarray(0, 1) } }),
+        /bound for 2 rows and 30 columns has 1 and 30/,
+      );
     });
   });
 

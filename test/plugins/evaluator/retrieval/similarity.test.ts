@@ -23,7 +23,11 @@ function naive(images: Float32Array, captions: Float32Array, dim: number, i: num
 
 describe('plugins/evaluator/retrieval/similarity', () => {
   // Sizes that exercise the 2x4 register kernel, its row and column edges, and more than one 64-wide cache tile.
-  for (const [n, m, dim] of [[3, 15, 5], [67, 135, 33], [2, 4, 1]]) {
+  for (const [n, m, dim] of [
+    [3, 15, 5],
+    [67, 135, 33],
+    [2, 4, 1],
+  ]) {
     it(`computes every block of a ${n}x${m} (D=${dim}) matrix bitwise equal to the definition`, () => {
       const images = randomFloats(n * dim, n);
       const captions = randomFloats(m * dim, m);
@@ -95,7 +99,9 @@ describe('plugins/evaluator/retrieval/similarity', () => {
           ['random', 40, 64, correlatedEmbeddings(40, 64, 1.2, 7)],
           ['near-ties', 24, 300, nearTies(24, 300)],
         ] as const) {
-          const exact = ranksOf(n, groundTruthScores(data.images, data.captions, dim, 0, 5 * n), (out) => similarityBlock(data.images, data.captions, dim, [0, n], [0, 5 * n], out));
+          const exact = ranksOf(n, groundTruthScores(data.images, data.captions, dim, 0, 5 * n), (out) =>
+            similarityBlock(data.images, data.captions, dim, [0, n], [0, 5 * n], out),
+          );
           const before = tf.memory().numTensors;
           const matmul = new MatmulSimilarity(data.images, data.captions, dim);
           const fast = ranksOf(n, matmul.groundTruthScores(0, 5 * n), (out) => {
@@ -131,7 +137,10 @@ describe('plugins/evaluator/retrieval/similarity', () => {
         const gt = matmul.groundTruthScores(0, 5 * n);
         const resolved = new RankAccumulator(n, gt);
         const plain = new RankAccumulator(n, gt);
-        for (const [r0, r1] of [[0, 7], [7, 24]]) {
+        for (const [r0, r1] of [
+          [0, 7],
+          [7, 24],
+        ]) {
           matmul.approximateBlock([r0, r1], [0, 5 * n], (values, bound) => {
             plain.addRows(r0, r1 - r0, values.slice());
             resolved.addRows(r0, r1 - r0, values, { bound });
@@ -144,7 +153,10 @@ describe('plugins/evaluator/retrieval/similarity', () => {
         assert.notDeepEqual(Array.from(plain.finish().t2i), Array.from(exact.t2i), 'the matMul values alone rank differently');
 
         // Through evaluateEmbeddings: one block, and two folds in uneven chunks of rows.
-        for (const [protocol, chunkRows] of [['coco-5k', 256], [{ folds: 2 }, 5]] as const) {
+        for (const [protocol, chunkRows] of [
+          ['coco-5k', 256],
+          [{ folds: 2 }, 5],
+        ] as const) {
           const viaMatmul = await evaluateEmbeddings(images, captions, dim, { protocol, chunkRows, kernel: 'matmul' });
           const viaExact = await evaluateEmbeddings(images, captions, dim, { protocol, chunkRows, kernel: 'exact' });
           assert.deepEqual(viaMatmul, viaExact, `${JSON.stringify(protocol)}: the same report`);

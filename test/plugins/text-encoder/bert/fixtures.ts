@@ -13,21 +13,39 @@ import { REPO_ROOT, runPython } from '../../../support/python-env';
 
 /** Words of the tiny vocabulary; with single letters and `##` letters every lower-case ASCII word is spelled out. */
 const TINY_WORDS = [
-  'a', 'man', 'ride', '##s', 'horse', 'on', 'the', 'beach', 'dog', 'run', 'two', 'men', 'un', '##aff', '##able',
-  'play', '##ing', 'cafe', 'by', 'sea', 'bowl', 'of', 'soup', 'table', '東', '京',
+  'a',
+  'man',
+  'ride',
+  '##s',
+  'horse',
+  'on',
+  'the',
+  'beach',
+  'dog',
+  'run',
+  'two',
+  'men',
+  'un',
+  '##aff',
+  '##able',
+  'play',
+  '##ing',
+  'cafe',
+  'by',
+  'sea',
+  'bowl',
+  'of',
+  'soup',
+  'table',
+  '東',
+  '京',
 ];
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz0123456789'.split('');
 const PUNCTUATION = ['.', ',', '!', "'", '-', '?', '$', '(', ')'];
 
 /** The tiny vocabulary, in id order (`[PAD]` = 0 as in BERT). */
 export const TINY_VOCAB: readonly string[] = [
-  ...new Set([
-    '[PAD]', '[unused0]', '[UNK]', '[CLS]', '[SEP]', '[MASK]',
-    ...PUNCTUATION,
-    ...LETTERS,
-    ...LETTERS.map((l) => `##${l}`),
-    ...TINY_WORDS,
-  ]),
+  ...new Set(['[PAD]', '[unused0]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...PUNCTUATION, ...LETTERS, ...LETTERS.map((l) => `##${l}`), ...TINY_WORDS]),
 ];
 
 /** A BERT-family config small enough for the cpu backend (H = 8, 2 layers, 2 heads). */

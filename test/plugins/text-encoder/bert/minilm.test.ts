@@ -68,15 +68,16 @@ print(json.dumps([bert_hidden(W, cfg, ids).tolist() for ids in a['ids']]))`,
   });
 
   it('puts related captions closer than unrelated ones (mean-pooled sentence embeddings)', () => {
-    const [horse, paraphrase, soup] = meanPooled(enc, [
-      'a man rides a horse on the beach',
-      'a person riding a horse by the sea',
-      'a bowl of soup on a table',
-    ]);
+    const [horse, paraphrase, soup] = meanPooled(enc, ['a man rides a horse on the beach', 'a person riding a horse by the sea', 'a bowl of soup on a table']);
     const related = cosine(horse, paraphrase);
     const unrelated = [cosine(horse, soup), cosine(paraphrase, soup)];
-    console.log(`      cos(horse, paraphrase) = ${related.toFixed(4)}; cos(horse, soup) = ${unrelated[0].toFixed(4)}; cos(paraphrase, soup) = ${unrelated[1].toFixed(4)}`);
+    console.log(
+      `      cos(horse, paraphrase) = ${related.toFixed(4)}; cos(horse, soup) = ${unrelated[0].toFixed(4)}; cos(paraphrase, soup) = ${unrelated[1].toFixed(4)}`,
+    );
     assert.ok(related > 0.6, `related captions: ${related}`);
-    assert.ok(unrelated.every((u) => u < related - 0.3), `unrelated ${unrelated} vs related ${related}`);
+    assert.ok(
+      unrelated.every((u) => u < related - 0.3),
+      `unrelated ${unrelated} vs related ${related}`,
+    );
   });
 });

@@ -1,13 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { tf } from '../../../../core/backend/tf';
 import { countTrainable, trainableVariables } from '../../../../core/nn';
-import {
-  BERT_BASE_UNCASED,
-  bertParameterShapes,
-  bertPoolerShapes,
-  parseBertConfig,
-  TEXT_BACKBONE_GROUP,
-} from '../../../../plugins/text-encoder/bert';
+import { BERT_BASE_UNCASED, bertParameterShapes, bertPoolerShapes, parseBertConfig, TEXT_BACKBONE_GROUP } from '../../../../plugins/text-encoder/bert';
 import { evaluation, NUMPY_GRU_GPO, NUMPY_MODULES, torchStateDict, training } from '../../../support/plugin-harness';
 import { runNumpyJson } from '../../../support/python-env';
 import { assertClose, expectNoLeak, restoreBackendAfterSuite, TEST_BACKENDS } from '../../../support/tensors';
@@ -34,9 +28,16 @@ describe('BertTextEncoder (tiny config, built from config.json)', () => {
     const enc = buildBert({ modelDir: dir, pretrained: false });
     const state = torchStateDict(enc);
     const bert = Object.keys(state).filter((k) => k.startsWith('bert.'));
-    assert.deepEqual(bert, [...bertParameterShapes(tiny).keys()].map((k) => `bert.${k}`));
+    assert.deepEqual(
+      bert,
+      [...bertParameterShapes(tiny).keys()].map((k) => `bert.${k}`),
+    );
     for (const [name, shape] of bertParameterShapes(tiny)) {
-      assert.equal(state[`bert.${name}`].length, shape.reduce((a, b) => a * b, 1), name);
+      assert.equal(
+        state[`bert.${name}`].length,
+        shape.reduce((a, b) => a * b, 1),
+        name,
+      );
     }
     const layouts = enc.torchLayouts();
     assert.deepEqual(layouts.get('bert.encoder.layer.1.intermediate.dense.weight'), [1, 0], 'Linear weights are stored [in, out]');
@@ -59,7 +60,10 @@ describe('BertTextEncoder (tiny config, built from config.json)', () => {
     assert.ok(Math.abs(mean) < 0.002 && Math.abs(std - 0.02) < 0.002, `query weight mean ${mean}, std ${std}`);
     assert.ok(state['bert.encoder.layer.0.attention.self.query.bias'].every((v) => v === 0));
     assert.ok(state['bert.embeddings.LayerNorm.weight'].every((v) => v === 1));
-    assert.ok(state['bert.embeddings.word_embeddings.weight'].slice(0, 64).every((v) => v === 0), '[PAD] row');
+    assert.ok(
+      state['bert.embeddings.word_embeddings.weight'].slice(0, 64).every((v) => v === 0),
+      '[PAD] row',
+    );
     enc.dispose();
   });
 
@@ -103,7 +107,10 @@ print(json.dumps({'hidden': [h.tolist() for h in hidden], 'embeddings': emb}))`,
   it('refuses a maxLength beyond max_position_embeddings and a config it cannot compute, naming the file', () => {
     assert.throws(() => buildBert({ modelDir: dir, pretrained: false, maxLength: 41 }), /maxLength 41 exceeds max_position_embeddings 40/);
     const bad = writeModelDir({ ...TINY_CONFIG, hidden_act: 'relu' });
-    assert.throws(() => buildBert({ modelDir: bad, pretrained: false }), (e: Error) => e.message.includes(bad) && /hidden_act 'relu' is not supported/.test(e.message));
+    assert.throws(
+      () => buildBert({ modelDir: bad, pretrained: false }),
+      (e: Error) => e.message.includes(bad) && /hidden_act 'relu' is not supported/.test(e.message),
+    );
   });
 
   for (const backend of TEST_BACKENDS) {
@@ -125,7 +132,10 @@ print(json.dumps({'hidden': [h.tolist() for h in hidden], 'embeddings': emb}))`,
       const vars = trainableVariables(frozen);
       assert.equal(vars.length, frozen.parameters().filter((p) => !p.name.startsWith('bert.')).length);
       const frozenGrads = tf.variableGrads(() => frozen.encode(CAPTIONS, training(2)).sum() as tf.Scalar).grads;
-      assert.ok(frozenBert.every((p) => frozenGrads[p.variable.name] == null), 'no BERT gradient when frozen');
+      assert.ok(
+        frozenBert.every((p) => frozenGrads[p.variable.name] == null),
+        'no BERT gradient when frozen',
+      );
       assert.ok(frozenGrads[frozen.parameters().find((p) => p.name === 'linear.weight')!.variable.name] != null);
       tf.dispose(frozenGrads);
       frozen.dispose();

@@ -69,7 +69,10 @@ describe('BERT checkpoint loading (model.safetensors)', () => {
     const loaded = buildBert({ modelDir: dir }, 99);
     assertClose(hidden(loaded), hidden(source), 'hidden states after loading', 0, 0);
     assert.equal(loaded.loadReport?.prefix, 'bert.');
-    assert.deepEqual(loaded.loadReport?.skipped.map((s) => s.name), ['cls.predictions.bias']);
+    assert.deepEqual(
+      loaded.loadReport?.skipped.map((s) => s.name),
+      ['cls.predictions.bias'],
+    );
     source.dispose();
     loaded.dispose();
   });
@@ -98,6 +101,9 @@ describe('BERT checkpoint loading (model.safetensors)', () => {
 
   it('names the missing model.safetensors', () => {
     const dir = writeModelDir();
-    assert.throws(() => buildBert({ modelDir: dir }), (e: Error) => e.message.includes(join(dir, 'model.safetensors')) && /not found/.test(e.message));
+    assert.throws(
+      () => buildBert({ modelDir: dir }),
+      (e: Error) => e.message.includes(join(dir, 'model.safetensors')) && /not found/.test(e.message),
+    );
   });
 });

@@ -49,14 +49,17 @@ describe('BERT WordPiece tokenizer', () => {
     assert.deepEqual(pieces('a€'), ['[UNK]'], 'one unmatched character makes the whole word [UNK]');
     assert.deepEqual(pieces('a'.repeat(100)).length, 100);
     assert.deepEqual(pieces('a'.repeat(101)), ['[UNK]']);
-    assert.deepEqual(tokenizer.basicTokenize("Héllo,wörld! 東京x"), ['hello', ',', 'world', '!', '東', '京', 'x']);
+    assert.deepEqual(tokenizer.basicTokenize('Héllo,wörld! 東京x'), ['hello', ',', 'world', '!', '東', '京', 'x']);
   });
 
   it('names the file and the missing special tokens of a vocabulary without them', () => {
     const dir = writeModelDir();
     const file = join(dir, 'vocab.txt');
     writeFileSync(file, '[PAD]\n[UNK]\nhello\n');
-    assert.throws(() => WordPieceTokenizer.fromVocabFile(file), (e: Error) => e.message.includes(file) && /lacks \[CLS\], \[SEP\], \[MASK\]/.test(e.message));
+    assert.throws(
+      () => WordPieceTokenizer.fromVocabFile(file),
+      (e: Error) => e.message.includes(file) && /lacks \[CLS\], \[SEP\], \[MASK\]/.test(e.message),
+    );
   });
 
   it('batches: [CLS] … [SEP], truncation to maxLength, [PAD] = 0 padding, mask = id ≠ 0, lengths count [CLS]/[SEP]', () => {

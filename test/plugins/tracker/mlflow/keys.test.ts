@@ -49,12 +49,14 @@ describe('mlflow keys and values', () => {
 });
 
 describe('mlflow log-batch splitting', () => {
-  const kv = (n: number, prefix: string, size = 1) =>
-    Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value: 'v'.repeat(size) }));
+  const kv = (n: number, prefix: string, size = 1) => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value: 'v'.repeat(size) }));
 
   it('splits 150 params into batches of at most 100, keeping order', () => {
     const batches = splitBatch({ metrics: [], params: kv(150, 'p'), tags: [] });
-    assert.deepEqual(batches.map((b) => b.params.length), [100, 50]);
+    assert.deepEqual(
+      batches.map((b) => b.params.length),
+      [100, 50],
+    );
     assert.equal(batches[1].params[0].key, 'p100');
   });
 
@@ -65,7 +67,10 @@ describe('mlflow log-batch splitting', () => {
       assert.ok(b.metrics.length <= 1000 && b.params.length <= 100 && b.tags.length <= 100);
       assert.ok(b.metrics.length + b.params.length + b.tags.length <= 1000);
     }
-    assert.deepEqual(batches.flatMap((b) => b.metrics).map((m) => m.step), metrics.map((m) => m.step));
+    assert.deepEqual(
+      batches.flatMap((b) => b.metrics).map((m) => m.step),
+      metrics.map((m) => m.step),
+    );
   });
 
   it('keeps every batch under 1 MB of JSON', () => {

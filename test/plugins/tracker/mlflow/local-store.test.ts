@@ -67,8 +67,14 @@ describe('mlflow tracker: local FileStore', () => {
     const weird = Object.keys(run.params).find((k) => k.startsWith('R_1 weird-'));
     assert.ok(weird, JSON.stringify(run.params));
     assert.deepEqual(run.params, { 'model.image.args.embedDim': '1024', 'loss.margin': '0.2', 'data.name': 'f30k', [weird]: 'x' });
-    assert.deepEqual(run.metrics['i2t/R1'], [0, 1, 2, 3, 4].map((s) => [s, 2000 + s, 50 + s]));
-    assert.deepEqual(run.metrics['train/loss'], [0, 1, 2, 3, 4].map((s) => [s, 1000 + s, 1 / (s + 1)]));
+    assert.deepEqual(
+      run.metrics['i2t/R1'],
+      [0, 1, 2, 3, 4].map((s) => [s, 2000 + s, 50 + s]),
+    );
+    assert.deepEqual(
+      run.metrics['train/loss'],
+      [0, 1, 2, 3, 4].map((s) => [s, 1000 + s, 1 / (s + 1)]),
+    );
     assert.deepEqual(run.metrics.rsum, [[4, 3000, 401.024]]);
     assert.equal(run.tags['mlflow.note.content'], 'a *note*');
     assert.equal(run.tags['mlflow.parentRunId'], parentId);
@@ -94,7 +100,7 @@ describe('mlflow tracker: local FileStore', () => {
     assert.deepEqual(first.split(/\s{2,}/), [runIds[0], 'dim1024', '1024', '54', '401.024']);
     assert.deepEqual(second.split(/\s{2,}/), [runIds[1], 'dim2048', '2048', '54', '402.048']);
 
-    const json = JSON.parse(await compareOutput(['--experiment', 'local-exp', '--filter', "metrics.rsum > 401", '--format', 'json', '--store', store]));
+    const json = JSON.parse(await compareOutput(['--experiment', 'local-exp', '--filter', 'metrics.rsum > 401', '--format', 'json', '--store', store]));
     assert.deepEqual(json, {
       params: ['model.image.args.embedDim'],
       metrics: ['i2t/R1', 'rsum'],
@@ -103,8 +109,13 @@ describe('mlflow tracker: local FileStore', () => {
         { runId: runIds[1], runName: 'dim2048', params: { 'model.image.args.embedDim': '2048' }, metrics: { 'i2t/R1': 54, rsum: 402.048 } },
       ],
     });
-    const one = JSON.parse(await compareOutput(['--experiment', 'local-exp', '--filter', "params.`model.image.args.embedDim` = '2048'", '--format', 'json', '--store', store]));
-    assert.deepEqual(one.runs.map((r: { runId: string }) => r.runId), [runIds[1]]);
+    const one = JSON.parse(
+      await compareOutput(['--experiment', 'local-exp', '--filter', "params.`model.image.args.embedDim` = '2048'", '--format', 'json', '--store', store]),
+    );
+    assert.deepEqual(
+      one.runs.map((r: { runId: string }) => r.runId),
+      [runIds[1]],
+    );
     const csv = await compareOutput([...runIds, '--store', store, '--format', 'csv', '--metrics', 'train/loss']);
     assert.equal(csv.split('\n')[0], 'run,name,params.model.image.args.embedDim,train/loss');
   });

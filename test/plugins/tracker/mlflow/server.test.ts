@@ -65,8 +65,14 @@ describe('mlflow tracker against a real MLflow server @slow', function () {
     assert.equal(got.info.run_name, 'trial-0');
     assert.equal(got.info.experiment, 'roundtrip');
     assert.deepEqual(got.params, { 'model.image.args.embedDim': '1024', 'optimizer.lr': '0.0002' });
-    assert.deepEqual(got.metrics['train/loss'], points.filter((p) => p.key === 'train/loss').map((p) => [p.step, p.timestamp, p.value]));
-    assert.deepEqual(got.metrics['i2t/R1'], points.filter((p) => p.key === 'i2t/R1').map((p) => [p.step, p.timestamp, p.value]));
+    assert.deepEqual(
+      got.metrics['train/loss'],
+      points.filter((p) => p.key === 'train/loss').map((p) => [p.step, p.timestamp, p.value]),
+    );
+    assert.deepEqual(
+      got.metrics['i2t/R1'],
+      points.filter((p) => p.key === 'i2t/R1').map((p) => [p.step, p.timestamp, p.value]),
+    );
     assert.equal(got.tags['mlflow.parentRunId'], parent.remoteRunId);
     assert.equal(got.tags['mlflow.note.content'], 'first trial');
     assert.equal(got.tags['shnet.recipeHash'], 'abc123');
@@ -93,7 +99,10 @@ describe('mlflow tracker against a real MLflow server @slow', function () {
     assert.equal(got.params['recipe.text'].length, 6000);
     assert.match(got.params['recipe.text'], /^y+…\[sha256:[0-9a-f]{16}\]$/);
     for (const key of ['m/0', 'm/1', 'm/2']) {
-      assert.deepEqual(got.metrics[key], points.filter((p) => p.key === key).map((p) => [p.step, p.timestamp, p.value]));
+      assert.deepEqual(
+        got.metrics[key],
+        points.filter((p) => p.key === key).map((p) => [p.step, p.timestamp, p.value]),
+      );
     }
   });
 
