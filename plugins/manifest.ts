@@ -2,8 +2,8 @@
  * The built-in manifest: every plugin that ships with shnet, one registration line each. Core loads this file by
  * path (it never imports `plugins/`); external packages export a manifest of the same shape.
  */
-import type { PluginManifest } from '../core/registry/plugin-spec';
-import { shnetVersion } from '../core/version';
+import { type PluginManifest, shnetVersion } from 'shnet';
+
 import { gpoAggregatorSpec } from './aggregator/gpo';
 import { maxAggregatorSpec } from './aggregator/max';
 import { meanAggregatorSpec } from './aggregator/mean';

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { ShnetError } from '../errors';
 import type { PluginManifest } from '../registry/plugin-spec';
-import { builtinManifest } from '../run/prepare';
+import { builtinManifest } from '../registry/builtin';
 import { runRecipe } from '../run/run';
 import { StderrLogger } from '../services/logger';
 import { shnetVersion } from '../version';

@@ -1,8 +1,8 @@
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import type { TSchema } from '@sinclair/typebox';
+import type { ValidateFunction } from 'ajv';
 import type { PluginKind } from '../kinds';
 import { createOptionsAjv, type PluginRegistry, type RegisteredPlugin } from '../registry/registry';
 import type { SlotSpec } from '../registry/plugin-spec';
+import { schemaProblems } from '../registry/schema-errors';
 import { closestNames } from '../registry/suggest';
 import { sortProblems, type RecipeProblem } from './errors';
 import { isPlainObject, joinPath, locate, type LocatedRecipe } from './located';
@@ -149,39 +149,12 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? `'${value}'` : typeof value;
 }
 
-/** Turns ajv errors into located problems; unions of constants read as "must be one of …". */
+/** Reports a failed validator's problems, their key paths under `base`. */
 function reportSchemaErrors(
   validate: ValidateFunction,
   base: string,
   problem: (path: string, message: string, plugin?: string) => void,
   plugin?: string,
 ): void {
-  const errors = validate.errors ?? [];
-  const unionPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
-  for (const error of errors) {
-    if (unionPaths.has(error.instancePath) && error.keyword !== 'anyOf') continue;
-    const path = joinPath(base, error.instancePath.split('/').slice(1).join('.')).replace(/\.$/, '');
-    problem(...describeError(error, path), plugin);
-  }
-}
-
-function describeError(error: ErrorObject, path: string): [string, string] {
-  const schema = error.parentSchema as TSchema | undefined;
-  switch (error.keyword) {
-    case 'additionalProperties': {
-      const key = (error.params as { additionalProperty: string }).additionalProperty;
-      const known = Object.keys((schema?.properties as object | undefined) ?? {});
-      const hint = closestNames(key, known);
-      return [joinPath(path, key), `unknown option${hint.length ? `; did you mean '${hint[0]}'?` : ''} (options: ${known.join(', ') || 'none'})`];
-    }
-    case 'required':
-      return [joinPath(path, (error.params as { missingProperty: string }).missingProperty), 'required option is missing'];
-    case 'anyOf': {
-      const branches = (schema?.anyOf as TSchema[] | undefined) ?? [];
-      const constants = branches.map((b) => b.const).filter((c) => c !== undefined);
-      return [path, constants.length === branches.length ? `must be one of: ${constants.join(', ')}` : 'matches none of the allowed forms'];
-    }
-    default:
-      return [path, error.message ?? error.keyword];
-  }
+  for (const p of schemaProblems(validate, base)) problem(p.path, p.message, plugin);
 }

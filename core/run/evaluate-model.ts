@@ -12,7 +12,8 @@ import type { PluginManifest } from '../registry/plugin-spec';
 import { createRng } from '../services/rng';
 import { encodeSplit } from '../train/encode';
 import { disposeModel, loadModel, locateModel, type LoadedModel } from './load-run';
-import { createRegistry, prepareRecipe } from './prepare';
+import { prepareRecipe } from './prepare';
+import { createRegistry } from '../registry/builtin';
 
 /** One trained model to evaluate: a run folder or checkpoint, its recipe, and recipe overrides. */
 export interface EvalTarget {

@@ -9,7 +9,7 @@ import type { PluginManifest } from '../registry/plugin-spec';
 import { createRng } from '../services/rng';
 import { loadCheckpoint, readCheckpointState, type CheckpointState } from '../train/checkpoint';
 import { runParameters } from '../train/parameters';
-import { buildRun, type BuiltRun } from './build-run';
+import { buildRun, type BuiltRun } from '../build/build-run';
 import { prepareRecipe, type PreparedRecipe } from './prepare';
 
 /** Where a trained model's weights and recipe are. */

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { ShnetError } from '../errors';
 import { RecipeError, sortProblems, type RecipeProblem } from '../recipe/errors';
 import { loadRecipe, type LoadedRecipe } from '../recipe/load';
@@ -6,7 +5,8 @@ import { recipeHash } from '../recipe/resolve';
 import { validateRecipe } from '../recipe/validate';
 import { loadManifestModule } from '../registry/load-manifest';
 import type { PluginManifest } from '../registry/plugin-spec';
-import { PluginRegistry } from '../registry/registry';
+import { createRegistry } from '../registry/builtin';
+import type { PluginRegistry } from '../registry/registry';
 
 /** A recipe that passed validation: the registry it was checked against, the resolved tree and its hash. */
 export interface PreparedRecipe {
@@ -15,21 +15,6 @@ export interface PreparedRecipe {
   /** Extends, overrides and schema defaults applied (no seed written back yet). */
   readonly resolved: Record<string, unknown>;
   readonly hash: string;
-}
-
-/**
- * The built-in manifest (`plugins/manifest.ts`), loaded by path like any external manifest: core never imports
- * `plugins/`, it only knows where the shipped manifest lives.
- */
-export function builtinManifest(): PluginManifest {
-  return loadManifestModule(join(__dirname, '..', '..', 'plugins', 'manifest.js'), 'shnet');
-}
-
-/** A registry holding the given manifests, in order. */
-export function createRegistry(manifests: readonly PluginManifest[]): PluginRegistry {
-  const registry = new PluginRegistry();
-  for (const manifest of manifests) registry.addManifest(manifest);
-  return registry;
 }
 
 /**

@@ -6,7 +6,8 @@ import { forgetLocations, locate } from '../recipe/located';
 import { OVERRIDE_FILE } from '../recipe/overrides';
 import { canonicalJson, recipeHash } from '../recipe/resolve';
 import type { PluginManifest } from '../registry/plugin-spec';
-import { createRegistry, validateLoaded } from '../run/prepare';
+import { validateLoaded } from '../run/prepare';
+import { createRegistry } from '../registry/builtin';
 import { assignmentOverrides, expandSweep, type Assignment } from './expand';
 import { readSweepFile, SWEEP_KEY, type SweepFile } from './spec';
 

@@ -11,11 +11,12 @@ import { isPlainObject } from '../recipe/located';
 import { loadManifestModule } from '../registry/load-manifest';
 import type { PluginManifest } from '../registry/plugin-spec';
 import { createOptionsAjv, type PluginRegistry } from '../registry/registry';
-import { createRegistry, prepareRecipe } from '../run/prepare';
+import { prepareRecipe } from '../run/prepare';
+import { createRegistry } from '../registry/builtin';
 import { describeAssignment, planSweep, type PlannedTrial, type SweepPlan } from './plan';
 import { readState, tally, writeState, type SweepState } from './state';
 import { formatPlan } from './table';
-import { TRIAL_ENV } from './trial-env';
+import { TRIAL_ENV } from '../run/trial-env';
 
 export interface SweepOptions {
   readonly file: string;

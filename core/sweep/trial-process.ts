@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import { dirname, join } from 'node:path';
 import type { Trial, TrialOutcome } from '../contracts/executor';
 import { readCheckpointState } from '../train/checkpoint';
-import { TRIAL_ENV } from './trial-env';
+import { TRIAL_ENV } from '../run/trial-env';
 
 /** Time a trial gets to stop after SIGTERM (it ends its step and marks its MLflow run KILLED) before SIGKILL. */
 const STOP_GRACE_MS = 30_000;

@@ -5,7 +5,7 @@ import type { BackendInfo, Logger, Rng, RunContext } from '../contracts/services
 import type { RunStatus, TrackedRun } from '../contracts/tracker';
 import { RunFailure } from '../errors';
 import type { RootSettingsValue } from '../recipe/root';
-import type { BuiltRun } from '../run/build-run';
+import type { BuiltRun } from '../build/build-run';
 import type { AtomicWriteHooks } from '../io/atomic-write';
 import { loadCheckpoint, readCheckpointState, saveCheckpoint, type CheckpointState } from './checkpoint';
 import { encodeSplit } from './encode';

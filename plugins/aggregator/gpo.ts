@@ -1,13 +1,24 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import { sortDescending } from '../../core/backend/differentiable-sort';
-import type { Aggregator } from '../../core/contracts/image';
-import type { ForwardMode } from '../../core/contracts/module';
-import type { Rng } from '../../core/contracts/services';
-import { BiGru, Block, Linear, lengthMask, maxLength, sinusoidalEncoding } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { NODE_PATH, PLUGIN_ARGS, RNG } from '../../core/tokens';
+import {
+  type Aggregator,
+  BiGru,
+  Block,
+  definePlugin,
+  type ForwardMode,
+  inject,
+  injectable,
+  lengthMask,
+  Linear,
+  maxLength,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  type Rng,
+  RNG,
+  sinusoidalEncoding,
+  sortDescending,
+  type Static,
+  tf,
+  Type,
+} from 'shnet';
 
 export const gpoOptions = Type.Object(
   {

@@ -1,13 +1,25 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { Backbone, ImageInputs, RegionFeatures } from '../../core/contracts/image';
-import type { ForwardMode } from '../../core/contracts/module';
-import type { DataInfo, Rng } from '../../core/contracts/services';
-import { UsageError } from '../../core/errors';
-import { BatchNorm, Block, Conv2d } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { DATA_INFO, NODE_PATH, PLUGIN_ARGS, RNG } from '../../core/tokens';
+import {
+  type Backbone,
+  BatchNorm,
+  Block,
+  Conv2d,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  type ForwardMode,
+  type ImageInputs,
+  inject,
+  injectable,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  type RegionFeatures,
+  type Rng,
+  RNG,
+  type Static,
+  tf,
+  Type,
+  UsageError,
+} from 'shnet';
 
 export const cnnBackboneOptions = Type.Object(
   {

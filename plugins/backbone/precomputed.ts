@@ -1,12 +1,20 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { Backbone, ImageInputs, RegionFeatures } from '../../core/contracts/image';
-import type { ForwardMode, NamedParameter } from '../../core/contracts/module';
-import type { DataInfo } from '../../core/contracts/services';
-import { UsageError } from '../../core/errors';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { DATA_INFO, PLUGIN_ARGS } from '../../core/tokens';
+import {
+  type Backbone,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  type ForwardMode,
+  type ImageInputs,
+  inject,
+  injectable,
+  type NamedParameter,
+  PLUGIN_ARGS,
+  type RegionFeatures,
+  type Static,
+  tf,
+  Type,
+  UsageError,
+} from 'shnet';
 
 export const precomputedBackboneOptions = Type.Object(
   {

@@ -1,12 +1,26 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { HighlightModule, Segmentation } from '../../core/contracts/image';
-import type { ForwardMode } from '../../core/contracts/module';
-import type { DataInfo, Rng } from '../../core/contracts/services';
-import { Block, LayerNorm, Linear, Mlp, dropout, lengthMask } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { DATA_INFO, NODE_PATH, PLUGIN_ARGS, RNG } from '../../core/tokens';
+import {
+  Block,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  dropout,
+  type ForwardMode,
+  type HighlightModule,
+  inject,
+  injectable,
+  LayerNorm,
+  lengthMask,
+  Linear,
+  Mlp,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  type Rng,
+  RNG,
+  type Segmentation,
+  type Static,
+  tf,
+  Type,
+} from 'shnet';
 
 export const semanticHighlightOptions = Type.Object(
   {

@@ -1,13 +1,33 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { Aggregator, Backbone, HighlightModule, ImageEncoder, ImageInputs, Segmentation, Segmenter } from '../../core/contracts/image';
-import type { ForwardMode } from '../../core/contracts/module';
-import type { DataInfo, Rng } from '../../core/contracts/services';
-import { UsageError } from '../../core/errors';
-import { Block, LayerNorm, Linear, Mlp, dropout, l2Normalize } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { DATA_INFO, NODE_PATH, PLUGIN_ARGS, PLUGIN_PARTS, RNG } from '../../core/tokens';
+import {
+  type Aggregator,
+  type Backbone,
+  Block,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  dropout,
+  type ForwardMode,
+  type HighlightModule,
+  type ImageEncoder,
+  type ImageInputs,
+  inject,
+  injectable,
+  l2Normalize,
+  LayerNorm,
+  Linear,
+  Mlp,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  PLUGIN_PARTS,
+  type Rng,
+  RNG,
+  type Segmentation,
+  type Segmenter,
+  type Static,
+  tf,
+  Type,
+  UsageError,
+} from 'shnet';
 
 export const shnetImageEncoderOptions = Type.Object(
   {

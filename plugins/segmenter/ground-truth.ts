@@ -1,13 +1,19 @@
-import { Type } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { ImageInputs, Segmentation, Segmenter } from '../../core/contracts/image';
-import type { ForwardMode, NamedParameter } from '../../core/contracts/module';
-import type { DataInfo } from '../../core/contracts/services';
-import { UsageError } from '../../core/errors';
-import { cellMeanPool } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { DATA_INFO } from '../../core/tokens';
+import {
+  cellMeanPool,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  type ForwardMode,
+  type ImageInputs,
+  inject,
+  injectable,
+  type NamedParameter,
+  type Segmentation,
+  type Segmenter,
+  tf,
+  Type,
+  UsageError,
+} from 'shnet';
 
 export const groundTruthSegmenterOptions = Type.Object({}, { additionalProperties: false });
 

@@ -1,16 +1,34 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable, optional } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { ImageInputs, Segmentation, Segmenter } from '../../core/contracts/image';
-import type { ForwardMode, NamedParameter } from '../../core/contracts/module';
-import type { DataInfo, Logger, Rng } from '../../core/contracts/services';
-import { UsageError } from '../../core/errors';
-import { BatchNorm, Block, Conv2d, cellMeanPool } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { loadCheckpoint } from '../../core/train/checkpoint';
-import { DATA_INFO, LOGGER, NODE_PATH, PLUGIN_ARGS, RNG } from '../../core/tokens';
+import {
+  BatchNorm,
+  Block,
+  cellMeanPool,
+  Conv2d,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  type ForwardMode,
+  type ImageInputs,
+  inject,
+  injectable,
+  loadCheckpoint,
+  RunFolder,
+  type Logger,
+  LOGGER,
+  type NamedParameter,
+  NODE_PATH,
+  optional,
+  PLUGIN_ARGS,
+  type Rng,
+  RNG,
+  type Segmentation,
+  type Segmenter,
+  type Static,
+  tf,
+  Type,
+  UsageError,
+} from 'shnet';
 
 export const learnedSegmenterOptions = Type.Object(
   {
@@ -169,7 +187,7 @@ export class LearnedSegmenter extends Block implements Segmenter {
  * Run folders are named `<name>-<ISO time>`, so the newest is the last in name order.
  */
 export function resolveSegmenterCheckpoint(checkpoint: string): string {
-  const best = (dir: string) => join(dir, 'checkpoints', 'best.safetensors');
+  const best = (dir: string) => new RunFolder(dir).best;
   if (checkpoint.endsWith('*')) {
     const folder = dirname(checkpoint);
     const prefix = basename(checkpoint).slice(0, -1);

@@ -1,9 +1,4 @@
-import { Type } from '@sinclair/typebox';
-import { injectable } from 'inversify';
-import type { ImageInputs, Segmentation, Segmenter } from '../../core/contracts/image';
-import type { ForwardMode, NamedParameter } from '../../core/contracts/module';
-import { UsageError } from '../../core/errors';
-import { definePlugin } from '../../core/registry/plugin-spec';
+import { definePlugin, type ForwardMode, type ImageInputs, injectable, type NamedParameter, type Segmentation, type Segmenter, Type, UsageError } from 'shnet';
 
 export const precomputedSegmenterOptions = Type.Object({}, { additionalProperties: false });
 

@@ -1,14 +1,24 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { Aggregator } from '../../core/contracts/image';
-import type { ForwardMode } from '../../core/contracts/module';
-import type { Rng } from '../../core/contracts/services';
-import type { TextEncoder } from '../../core/contracts/text';
-import { UsageError } from '../../core/errors';
-import { BiGru, Block, Embedding, l2Normalize } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { NODE_PATH, PLUGIN_ARGS, PLUGIN_PARTS, RNG } from '../../core/tokens';
+import {
+  type Aggregator,
+  BiGru,
+  Block,
+  definePlugin,
+  Embedding,
+  type ForwardMode,
+  inject,
+  injectable,
+  l2Normalize,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  PLUGIN_PARTS,
+  type Rng,
+  RNG,
+  type Static,
+  type TextEncoder,
+  tf,
+  Type,
+  UsageError,
+} from 'shnet';
 
 export const bigruTextEncoderOptions = Type.Object(
   {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadManifestModule } from '../../core/registry/load-manifest';
 import type { PluginManifest, PluginSpec } from '../../core/registry/plugin-spec';
-import { builtinManifest } from '../../core/run/prepare';
+import { builtinManifest } from '../../core/registry/builtin';
 import { shnet } from '../support/cli';
 import { REPO_ROOT } from '../support/python-env';
 

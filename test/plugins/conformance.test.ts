@@ -4,7 +4,7 @@
  */
 import { tf } from '../../core/backend/tf';
 import { describeConformance } from '../../core/conformance/mocha';
-import { builtinManifest, createRegistry } from '../../core/run/prepare';
+import { builtinManifest, createRegistry } from '../../core/registry/builtin';
 
 const registry = createRegistry([builtinManifest()]);
 

@@ -4,7 +4,7 @@ import { isPluginKind, PLUGIN_KINDS } from '../../kinds';
 import type { PluginManifest } from '../../registry/plugin-spec';
 import { closestNames } from '../../registry/suggest';
 import { loadRecipe } from '../../recipe/load';
-import { createRegistry } from '../../run/prepare';
+import { createRegistry } from '../../registry/builtin';
 import { loadManifestModule } from '../../registry/load-manifest';
 import { describeOptions } from '../describe-options';
 

@@ -7,7 +7,7 @@ import { RunFailure, UsageError } from '../../errors';
 import { isPluginKind, PLUGIN_KINDS } from '../../kinds';
 import { loadManifestModule } from '../../registry/load-manifest';
 import type { PluginManifest } from '../../registry/plugin-spec';
-import { createRegistry } from '../../run/prepare';
+import { createRegistry } from '../../registry/builtin';
 
 /**
  * `shnet test-plugin PACKAGE|PATH`: loads a plugin package's manifest on top of the built-in one (as a recipe's

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../../../core/errors';
+import { UsageError } from 'shnet';
 
 /** The files of one split in the reference's precomp layout (spec §4). */
 export interface SplitFiles {

@@ -1,13 +1,19 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import type { Dataset, DatasetSplit } from '../../../core/contracts/dataset';
-import type { DataInfo } from '../../../core/contracts/services';
-import { UsageError } from '../../../core/errors';
-import { readNpyHeader } from '../../../core/io/npy/npy';
-import { definePlugin } from '../../../core/registry/plugin-spec';
-import { PLUGIN_ARGS } from '../../../core/tokens';
+import {
+  type DataInfo,
+  type Dataset,
+  type DatasetSplit,
+  definePlugin,
+  inject,
+  injectable,
+  PLUGIN_ARGS,
+  readNpyHeader,
+  type Static,
+  Type,
+  UsageError,
+} from 'shnet';
+
 import { precompConformance } from './conformance';
 import { readLines, splitFiles } from './files';
 import { PrecompSplit, type PrecompShapes } from './split';

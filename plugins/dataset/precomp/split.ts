@@ -1,8 +1,6 @@
 import { join } from 'node:path';
-import type { HostImages } from '../../../core/contracts/data';
-import type { DatasetSplit } from '../../../core/contracts/dataset';
-import { UsageError } from '../../../core/errors';
-import { NpyReader } from '../../../core/io/npy/npy';
+import { type DatasetSplit, type HostImages, NpyReader, UsageError } from 'shnet';
+
 import { readLines, type SplitFiles } from './files';
 
 /** Shapes every split of a data set must agree on. */

@@ -3,8 +3,8 @@
  * (see `export.ts`), for file-based data sets and for the reference implementation.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import type { CliCommandContribution } from '../../../core/contracts/cli-command';
-import { UsageError } from '../../../core/errors';
+import { type CliCommandContribution, UsageError } from 'shnet';
+
 import { exportPrecomp } from './export';
 
 /** Flag → option name, for the options that `data export` passes through. */

@@ -2,12 +2,8 @@
  * The `shapes` data set: small synthetic scenes of coloured shapes with relational captions and exact segmentation
  * inputs, generated in memory from a seed. It is what `shnet run` trains on when no real data set is at hand.
  */
-import { inject, injectable } from 'inversify';
-import type { Dataset } from '../../../core/contracts/dataset';
-import type { DataInfo } from '../../../core/contracts/services';
-import { UsageError } from '../../../core/errors';
-import { definePlugin } from '../../../core/registry/plugin-spec';
-import { PLUGIN_ARGS } from '../../../core/tokens';
+import { type DataInfo, type Dataset, definePlugin, inject, injectable, PLUGIN_ARGS, UsageError } from 'shnet';
+
 import { GRID_SIZE, MAP_SIZE, SPLIT_NAMES, type SplitName, SplitGenerator } from './generator';
 import { type ShapesOptions, checkShapesOptions, shapesOptions } from './options';
 import { ShapesSplit } from './split';

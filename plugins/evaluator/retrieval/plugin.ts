@@ -1,9 +1,17 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import type { EmbeddingSet, EvaluateOptions, EvaluationReport, Evaluator } from '../../../core/contracts/evaluation';
-import { UsageError } from '../../../core/errors';
-import { definePlugin } from '../../../core/registry/plugin-spec';
-import { PLUGIN_ARGS } from '../../../core/tokens';
+import {
+  definePlugin,
+  type EmbeddingSet,
+  type EvaluateOptions,
+  type EvaluationReport,
+  type Evaluator,
+  inject,
+  injectable,
+  PLUGIN_ARGS,
+  type Static,
+  Type,
+  UsageError,
+} from 'shnet';
+
 import { evaluateRetrieval } from './evaluate';
 import { RETRIEVAL_PROTOCOLS, type ProtocolSpec, type RetrievalProtocolName } from './protocols';
 import { type SimilaritySource, embeddingSimilarity, ensembleSimilarity } from './sources';

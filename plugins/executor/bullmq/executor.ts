@@ -1,7 +1,6 @@
-import { inject, injectable } from 'inversify';
+import { type ExecuteOptions, type Executor, inject, injectable, PLUGIN_ARGS, type Trial, type TrialOutcome, type TrialStatus } from 'shnet';
 import type { ConnectionOptions, Queue } from 'bullmq';
-import type { ExecuteOptions, Executor, Trial, TrialOutcome, TrialStatus } from '../../../core/contracts/executor';
-import { PLUGIN_ARGS } from '../../../core/tokens';
+
 import { bullmq, type BullmqExecutorOptions, describeRedis, jobId, redisConnection, type TrialJobData, type TrialJobResult } from './options';
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));

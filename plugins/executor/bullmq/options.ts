@@ -1,6 +1,5 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type Trial, Type, UsageError } from 'shnet';
 import type { ConnectionOptions } from 'bullmq';
-import { UsageError } from '../../../core/errors';
 
 export const bullmqExecutorOptions = Type.Object(
   {
@@ -38,7 +37,7 @@ export function describeRedis(url: string | undefined): string {
 
 /** Queue jobs carry the trial without its recipe tree: the recipe file, on shared storage, is what a worker runs. */
 export interface TrialJobData {
-  readonly trial: Omit<import('../../../core/contracts/executor').Trial, 'recipe'>;
+  readonly trial: Omit<Trial, 'recipe'>;
 }
 
 /** What a worker reports for a finished trial. */

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import type { CliCommandContribution } from '../../../core/contracts/cli-command';
-import type { Trial } from '../../../core/contracts/executor';
-import { UsageError } from '../../../core/errors';
-import { runTrialProcess } from '../../../core/sweep/trial-process';
+import { type CliCommandContribution, runTrialProcess, type Trial, UsageError } from 'shnet';
+
 import { bullmq, describeRedis, redisConnection, type TrialJobData, type TrialJobResult } from './options';
 
 export interface WorkerOptions {

@@ -1,4 +1,4 @@
-import type { Rng } from '../../../core/contracts/services';
+import type { Rng } from 'shnet';
 import type { WordPieceTokenizer } from './wordpiece';
 
 /** Training-time caption augmentation settings (spec §2.6). */

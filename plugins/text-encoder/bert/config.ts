@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../../../core/errors';
+import { UsageError } from 'shnet';
 
 /**
  * The fields of a Hugging Face BERT `config.json` the encoder uses (any BERT-family size: BERT-base/large,

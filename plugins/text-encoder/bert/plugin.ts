@@ -1,15 +1,27 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
+import {
+  type Aggregator,
+  Block,
+  definePlugin,
+  type ForwardMode,
+  inject,
+  injectable,
+  l2Normalize,
+  Linear,
+  type NamedParameter,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  PLUGIN_PARTS,
+  type Rng,
+  RNG,
+  type Static,
+  type TextEncoder,
+  tf,
+  Type,
+  UsageError,
+} from 'shnet';
+
 import { join, resolve } from 'node:path';
-import * as tf from '../../../core/backend/tf';
-import type { Aggregator } from '../../../core/contracts/image';
-import type { ForwardMode, NamedParameter } from '../../../core/contracts/module';
-import type { Rng } from '../../../core/contracts/services';
-import type { TextEncoder } from '../../../core/contracts/text';
-import { UsageError } from '../../../core/errors';
-import { Block, l2Normalize, Linear } from '../../../core/nn';
-import { definePlugin } from '../../../core/registry/plugin-spec';
-import { NODE_PATH, PLUGIN_ARGS, PLUGIN_PARTS, RNG } from '../../../core/tokens';
+
 import { tokenBatch, type TokenBatch } from './captions';
 import { bertConformance } from './conformance';
 import { readBertConfig, type BertConfig } from './config';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { CliCommandContribution } from '../../../core/contracts/cli-command';
-import { UsageError } from '../../../core/errors';
+import { type CliCommandContribution, UsageError } from 'shnet';
+
 import { localRuns, localSweepRuns, rankBy, serverRuns, serverSweepRuns } from './compare-data';
 import type { RunSummary } from './compare-data';
 import { buildComparison, type CompareFormat, formatComparison } from './compare-format';

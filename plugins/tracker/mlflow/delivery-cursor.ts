@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunFailure } from '../../../core/errors';
+import { RunFailure } from 'shnet';
 import type { StoredRun } from './file-store';
 
 /**

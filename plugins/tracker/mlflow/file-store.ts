@@ -3,8 +3,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSyn
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { RunFailure, UsageError } from '../../../core/errors';
-import type { RunStatus } from '../../../core/contracts/tracker';
+import { RunFailure, type RunStatus, UsageError } from 'shnet';
 
 /**
  * A writer (and reader) for MLflow's FileStore layout (`mlflow/store/tracking/file_store.py`): the offline store Python

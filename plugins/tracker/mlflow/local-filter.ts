@@ -1,4 +1,4 @@
-import { UsageError } from '../../../core/errors';
+import { UsageError } from 'shnet';
 
 /**
  * A small subset of MLflow's search-filter syntax for runs in a local store: clauses `params.x = 'v'`,

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../../../core/errors';
-import type { MetricPoint, RunStatus, TrackedRun } from '../../../core/contracts/tracker';
+import { type MetricPoint, type RunStatus, type TrackedRun, UsageError } from 'shnet';
+
 import type { BackgroundDelivery } from './background-delivery';
 import type { FileStore, StoredRun } from './file-store';
 import { paramValue, sanitizeKey, tagValue } from './keys';

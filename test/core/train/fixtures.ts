@@ -10,7 +10,7 @@ import type { Logger, Rng, RunContext } from '../../../core/contracts/services';
 import { createRootContainer, createRunContainer } from '../../../core/di/containers';
 import type { RootSettingsValue } from '../../../core/recipe/root';
 import type { PluginManifest } from '../../../core/registry/plugin-spec';
-import { buildRun, type BuiltRun } from '../../../core/run/build-run';
+import { buildRun, type BuiltRun } from '../../../core/build/build-run';
 import { prepareRecipe } from '../../../core/run/prepare';
 import { createRng } from '../../../core/services/rng';
 import { manifest as builtinManifest } from '../../../plugins/manifest';

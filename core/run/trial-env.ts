@@ -1,4 +1,4 @@
-import type { BuiltRun } from '../run/build-run';
+import type { BuiltRun } from '../build/build-run';
 import type { ExperimentTracker, RunSpec } from '../contracts/tracker';
 
 /**
