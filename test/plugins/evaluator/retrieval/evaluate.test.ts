@@ -46,10 +46,13 @@ function tiedLines(sims: Float32Array, n: number): number {
 
 const asArray = (m: RetrievalMetrics) => RETRIEVAL_METRICS.map((name) => m[name]);
 
-/** Equal up to float rounding of the averaging order (numpy's mean and ours sum in different orders). */
+/**
+ * Equal to numpy's unrounded values up to the four decimals every stored metric keeps (metrics.ts), and float
+ * rounding of the averaging order (numpy's mean and ours sum in different orders).
+ */
 function assertClose(actual: number[], expected: number[], what: string): void {
   assert.equal(actual.length, expected.length, what);
-  actual.forEach((a, k) => assert.ok(Math.abs(a - expected[k]) <= 1e-9 * Math.max(1, Math.abs(a)), `${what}[${k}]: ${a} vs ${expected[k]}`));
+  actual.forEach((a, k) => assert.ok(Math.abs(a - expected[k]) <= 0.5e-4 + 1e-9 * Math.max(1, Math.abs(a)), `${what}[${k}]: ${a} vs ${expected[k]}`));
 }
 
 describe('plugins/evaluator/retrieval/evaluate', function () {
