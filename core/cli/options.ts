@@ -7,7 +7,7 @@ export function collect(value: string, previous: string[]): string[] {
 
 /** Adds the `--set KEY=VALUE` option every recipe-taking command shares. */
 export function withOverrides(command: Command): Command {
-  return command.option('--set <key=value>', 'override a recipe value (YAML-typed; repeatable), e.g. model.text.args.hidden=512', collect, []);
+  return command.option('--set <key=value>', 'override a recipe value (YAML-typed; repeatable), e.g. loss.args.margin=0.1', collect, []);
 }
 
 /** Global options, read by every command through `program.opts()`. */

@@ -25,7 +25,7 @@ export function overridesToOverlay(overrides: readonly string[]): LocatedRecipe 
     try {
       value = parseYamlValue(override.slice(eq + 1));
     } catch (error) {
-      problems.push({ path, location, message: `value is not valid YAML: ${(error as Error).message.split('\n')[0]}` });
+      problems.push({ path, location, message: `value is not valid YAML: ${yamlErrorText(error as Error)}` });
       return;
     }
     const keys = path.split('.');
@@ -42,6 +42,15 @@ export function overridesToOverlay(overrides: readonly string[]): LocatedRecipe 
   });
   if (problems.length > 0) throw new RecipeError(problems);
   return { data, locations };
+}
+
+/**
+ * The whole of a YAML parser error: its sentence, then the value with the parser's caret under the fault, indented
+ * to sit under the problem line (the parser's own message ends its first line with ':' and puts them below).
+ */
+function yamlErrorText(error: Error): string {
+  const [sentence, ...frame] = error.message.split('\n').filter((line) => line.trim() !== '');
+  return [sentence.replace(/:$/, ''), ...frame.map((line) => `      ${line}`)].join('\n');
 }
 
 function markLeaves(value: unknown, path: string, location: SourceLocation, locations: Map<string, SourceLocation>): void {

@@ -82,7 +82,10 @@ export class PluginRegistry {
     const available = [...(this.byKind.get(kind)?.keys() ?? [])].sort();
     const suggestions = closestNames(name, available);
     const lines = [`unknown ${kind} '${name}'`];
-    if (suggestions.length > 0) lines[0] += `; did you mean ${suggestions.map((s) => `'${s}'`).join(' or ')}?`;
+    const elsewhere = PLUGIN_KINDS.filter((other) => other !== kind && this.has(other, name));
+    if (elsewhere.length > 0)
+      lines[0] += `: '${name}' is ${elsewhere.map((other) => `${article(other)} ${other}`).join(' and ')}, not ${article(kind)} ${kind}`;
+    else if (suggestions.length > 0) lines[0] += `; did you mean ${suggestions.map((s) => `'${s}'`).join(' or ')}?`;
     lines.push(
       available.length > 0 ? `${kind} plugins: ${available.join(', ')}` : `no ${kind} plugins are registered`,
       `(looked in manifests: ${this.manifests.map((m) => m.name).join(', ') || 'none'}; ` + `load more with the recipe's 'plugins:' list)`,
@@ -90,6 +93,8 @@ export class PluginRegistry {
     return lines.join('\n');
   }
 }
+
+const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
 
 /** Options objects are closed unless a plugin says otherwise: an unknown option is a typo, not a silent no-op. */
 function closedObject(schema: PluginSpec['options']): PluginSpec['options'] {

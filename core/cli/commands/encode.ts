@@ -29,7 +29,7 @@ export function registerEncode(program: Command, manifests: readonly PluginManif
       .requiredOption('--out <dir>', 'output folder')
       .option('--split <name>', "split to encode (default: the recipe's evaluate.split)")
       .option('--recipe <file>', 'recipe of a checkpoint that is not inside a run folder')
-      .option('--data <node>', "another data set, as YAML: '{type: shapes, args: {seed: 7}}' (same as --set data=…)"),
+      .option('--data <node>', "another data set, as YAML, e.g. '{type: shapes, args: {seed: 7}}' (same as --set data=…)"),
   ).action(async (target: string, options: EncodeCliOptions) => {
     const overrides = [...options.set, ...(options.data !== undefined ? [`data=${options.data}`] : [])];
     const log = logger();

@@ -13,7 +13,7 @@ import {
 } from 'shnet';
 
 import { evaluateRetrieval } from './evaluate';
-import { RETRIEVAL_PROTOCOLS, type ProtocolSpec, type RetrievalProtocolName } from './protocols';
+import { RETRIEVAL_PROTOCOLS, type ProtocolSpec, protocolFolds, type RetrievalProtocolName } from './protocols';
 import { type SimilaritySource, embeddingSimilarity, ensembleSimilarity } from './sources';
 
 export const retrievalOptions = Type.Object(
@@ -61,6 +61,13 @@ export class RetrievalEvaluator implements Evaluator {
     }
   }
 
+  /** Every protocol this call would run exists and fits `numImages` (protocols.ts says why not). */
+  checkOptions(options: EvaluateOptions, numImages: number): void {
+    for (const name of [options.protocol ?? this.args.protocol, ...(options.protocol === undefined ? this.args.alsoReport : [])]) {
+      protocolFolds(this.protocolOf(name), numImages);
+    }
+  }
+
   private async report(source: SimilaritySource, options: EvaluateOptions): Promise<EvaluationReport> {
     const main = options.protocol ?? this.args.protocol;
     const report = await this.run(source, main, options.saveSimilarity);
@@ -73,12 +80,15 @@ export class RetrievalEvaluator implements Evaluator {
     return { protocol: main, metrics, folds: report.folds.length > 1 ? report.folds : undefined };
   }
 
-  private run(source: SimilaritySource, name: string, saveTo?: string) {
+  private protocolOf(name: string): RetrievalProtocolName | ProtocolSpec {
     if (name !== 'all' && !(name in RETRIEVAL_PROTOCOLS)) {
       throw new UsageError(`unknown retrieval protocol '${name}' (known: all, ${Object.keys(RETRIEVAL_PROTOCOLS).join(', ')})`);
     }
-    const protocol: RetrievalProtocolName | ProtocolSpec = name === 'all' ? { folds: 1 } : (name as RetrievalProtocolName);
-    return evaluateRetrieval(source, { protocol, chunkRows: this.args.chunkRows, saveTo });
+    return name === 'all' ? { folds: 1 } : (name as RetrievalProtocolName);
+  }
+
+  private run(source: SimilaritySource, name: string, saveTo?: string) {
+    return evaluateRetrieval(source, { protocol: this.protocolOf(name), chunkRows: this.args.chunkRows, saveTo });
   }
 }
 

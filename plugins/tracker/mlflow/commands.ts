@@ -104,7 +104,7 @@ export const compareCommand: CliCommandContribution = {
       .description('table of the params that differ between runs, and their metrics')
       .argument('[runs...]', 'run ids (or use --experiment or --sweep)')
       .option('--experiment <name>', 'compare the runs of this experiment')
-      .option('--filter <expr>', 'MLflow filter, e.g. "params.loss = \'triplet\' AND metrics.rsum > 400"')
+      .option('--filter <expr>', 'MLflow filter, e.g. "params.`loss.type` = \'triplet\' AND metrics.rsum > 400"')
       .option('--metrics <list>', 'comma-separated metric keys (default: every i2t/*, t2i/* and rsum)')
       .option('--format <format>', 'table | md | csv | json', 'table')
       .option('--tracking-uri <uri>', 'MLflow server (default: $MLFLOW_TRACKING_URI, else the local store)')

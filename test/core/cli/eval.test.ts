@@ -131,8 +131,17 @@ describe('shnet eval and shnet encode @slow', function () {
   it('refuses ambiguous requests (exit 2) and a protocol the split cannot be cut into', () => {
     assert.equal(shnet(['eval'], { cwd: dir }).status, 2);
     assert.equal(shnet(['eval', runDir, '--sims', 'x.npy'], { cwd: dir }).status, 2);
+  });
+
+  it('rejects an unknown protocol, or one the split does not fit, in one line before encoding anything (exit 2)', () => {
+    const unknown = shnet(['eval', runDir, '--protocol', 'foo'], { cwd: dir });
+    assert.equal(unknown.status, 2, unknown.stderr);
+    assert.match(unknown.stderr, /^shnet: unknown retrieval protocol 'foo' \(known: all, coco-5fold-1k, coco-5k, f30k-1k\)$/m);
+    assert.doesNotMatch(unknown.stderr, /encoded/, 'nothing was encoded');
     const fold = shnet(['eval', runDir, '--protocol', 'coco-5fold-1k'], { cwd: dir });
-    assert.notEqual(fold.status, 0);
-    assert.match(fold.stderr, /5000 images/);
+    assert.equal(fold.status, 2, fold.stderr);
+    const errors = fold.stderr.split('\n').filter((line) => !line.startsWith('[shnet]') && line !== '');
+    assert.deepEqual(errors, ['shnet: protocol coco-5fold-1k is defined for 5000 images (5 folds of 1000), and the split has 10']);
+    assert.doesNotMatch(fold.stderr, /encoded/);
   });
 });
