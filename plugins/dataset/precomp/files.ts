@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from 'shnet';
 
 /** The files of one split in the reference's precomp layout (spec §4). */
 export interface SplitFiles {
-  readonly captions: string;
+  /** `{split}_caps.txt`; absent for an images-only split (features without captions, for `shnet encode --images-only`). */
+  readonly captions?: string;
   /** `{split}_ims.npy` (N×R×F), when the split stores its features in one array. */
   readonly features?: string;
   /** `{split}_ids.txt` and the folder of `<id>.npy` files, when features are one file per image. */
@@ -17,8 +18,7 @@ export interface SplitFiles {
 /** Locates a split's files under `root`; per-image features are looked up in `featureDir` when the array is absent. */
 export function splitFiles(root: string, split: string, featureDir: string | undefined): SplitFiles {
   const file = (suffix: string): string => join(root, `${split}_${suffix}`);
-  const captions = file('caps.txt');
-  if (!existsSync(captions)) throw new UsageError(`${captions}: file not found (captions of split '${split}')`);
+  const captions = existsSync(file('caps.txt')) ? file('caps.txt') : undefined;
   const array = file('ims.npy');
   const ids = file('ids.txt');
   const files = { captions, classGrid: file('segmentations.npy'), labelMap: file('seg_maps.npy'), categories: file('cat_onehots.npy') };
@@ -28,6 +28,15 @@ export function splitFiles(root: string, split: string, featureDir: string | und
     `split '${split}' has no region features: expected ${array}` +
       (featureDir === undefined ? ' (or set featureDir for one <id>.npy per image)' : ` or ${ids} with files in ${featureDir}`),
   );
+}
+
+/** Split names in a precomp folder: those with captions (`{split}_caps.txt`) or with features (`{split}_ims.npy`). */
+export function splitNames(root: string): string[] {
+  const names = readdirSync(root).flatMap((f) => {
+    const match = /^(.+)_(caps\.txt|ims\.npy)$/.exec(f);
+    return match ? [match[1]] : [];
+  });
+  return [...new Set(names)].sort();
 }
 
 /** Reads a text file as lines, dropping one trailing empty line. */

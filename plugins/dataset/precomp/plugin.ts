@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type DataInfo,
@@ -15,7 +15,7 @@ import {
 } from 'shnet';
 
 import { precompConformance } from './conformance';
-import { readLines, splitFiles } from './files';
+import { readLines, splitFiles, splitNames } from './files';
 import { PrecompSplit, type PrecompShapes } from './split';
 
 export const precompOptions = Type.Object(
@@ -29,7 +29,9 @@ export const precompOptions = Type.Object(
 
 /**
  * The reference's precomputed layout (spec §4): BUTD region features plus the three segmentation arrays. Shapes
- * are read from the `.npy` headers, checked across files and splits, and every mismatch names the file.
+ * are read from the `.npy` headers, checked across files and splits, and every mismatch names the file. A split
+ * with features and no captions is images-only: it can be encoded (`shnet encode --images-only`), not trained or
+ * evaluated on. `shnet data wrap` writes a split from arrays you have (docs/datasets.md).
  */
 @injectable()
 export class PrecompDataset implements Dataset {
@@ -39,11 +41,8 @@ export class PrecompDataset implements Dataset {
 
   constructor(@inject(PLUGIN_ARGS) private readonly args: Static<typeof precompOptions>) {
     if (!existsSync(args.root)) throw new UsageError(`data root ${args.root} does not exist`);
-    this.splits = readdirSync(args.root)
-      .filter((f) => f.endsWith('_caps.txt'))
-      .map((f) => f.slice(0, -'_caps.txt'.length))
-      .sort();
-    if (this.splits.length === 0) throw new UsageError(`${args.root}: no {split}_caps.txt files, so no splits`);
+    this.splits = splitNames(args.root);
+    if (this.splits.length === 0) throw new UsageError(`${args.root}: no {split}_caps.txt or {split}_ims.npy files, so no splits`);
     this.shapes = this.readShapes(this.splits[0]);
     this.info = {
       numClasses: this.shapes.numClasses,

@@ -1,7 +1,15 @@
 import { join } from 'node:path';
 import { type DatasetSplit, type HostImages, NpyReader, UsageError } from 'shnet';
 
+import { readNpyHeader } from 'shnet';
+
 import { readLines, type SplitFiles } from './files';
+
+/** Images of a split without captions: the rows of its feature array, or its ids (one per image). */
+function imagesWithoutCaptions(files: SplitFiles): number {
+  if (files.features) return readNpyHeader(files.features).shape[0] ?? 0;
+  return readLines(files.perImage!.ids).length;
+}
 
 /** Shapes every split of a data set must agree on. */
 export interface PrecompShapes {
@@ -28,13 +36,16 @@ export class PrecompSplit implements DatasetSplit {
     private readonly shapes: PrecompShapes,
   ) {}
 
-  /** Opens and validates a split: caption count = 5 × images, and every array's shape against the others. */
+  /**
+   * Opens and validates a split: caption count = 5 × images, and every array's shape against the others. Without a
+   * captions file the split is images-only and its image count is the features' (`{split}_ims.npy` rows or ids).
+   */
   static open(name: string, files: SplitFiles, shapes: PrecompShapes, withSegmentation: boolean): PrecompSplit {
-    const captions = readLines(files.captions);
-    if (captions.length === 0 || captions.length % 5 !== 0) {
+    const captions = files.captions === undefined ? [] : readLines(files.captions);
+    if (files.captions !== undefined && (captions.length === 0 || captions.length % 5 !== 0)) {
       throw new UsageError(`${files.captions}: ${captions.length} captions, expected 5 per image (a multiple of 5)`);
     }
-    const images = captions.length / 5;
+    const images = files.captions !== undefined ? captions.length / 5 : imagesWithoutCaptions(files);
     const { regions: r, featureDim: f, numClasses: c, gridSize: g, mapSize: m } = shapes;
     let features: PrecompSplit['features'];
     if (files.features) {
@@ -42,7 +53,7 @@ export class PrecompSplit implements DatasetSplit {
     } else {
       const ids = readLines(files.perImage!.ids);
       // The reference accepts one id per image or one per caption (then every fifth is the image's).
-      const perImage = ids.length === images ? ids : ids.length === captions.length ? ids.filter((_, i) => i % 5 === 0) : null;
+      const perImage = ids.length === images ? ids : captions.length > 0 && ids.length === captions.length ? ids.filter((_, i) => i % 5 === 0) : null;
       if (!perImage)
         throw new UsageError(`${files.perImage!.ids}: ${ids.length} ids, expected ${images} (one per image) or ${captions.length} (one per caption)`);
       features = { ids: perImage, dir: files.perImage!.dir };
@@ -60,6 +71,7 @@ export class PrecompSplit implements DatasetSplit {
     );
   }
 
+  /** The 5N captions; none for an images-only split. */
   captions(): readonly string[] {
     return this.captionLines;
   }
