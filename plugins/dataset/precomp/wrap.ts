@@ -51,7 +51,7 @@ export function wrapArrays(out: string, split: string, inputs: WrapInputs): Wrap
   const features = open(inputs.features, 'features');
   const n = features.rowCount;
   const [regions, featureDim] = features.rowShape.length === 1 ? [1, features.rowShape[0]] : features.rowShape;
-  if (features.rowShape.length > 2 || n === 0) {
+  if (features.rowShape.length < 1 || features.rowShape.length > 2 || n === 0) {
     features.close();
     throw new UsageError(`${inputs.features}: features must be [N, R, F] or [N, F] with N > 0, got [${features.shape.join(', ')}]`);
   }
