@@ -28,7 +28,7 @@ export const precompOptions = Type.Object(
 );
 
 /**
- * The reference's precomputed layout (spec §4): BUTD region features plus the three segmentation arrays. Shapes
+ * The reference's precomputed layout (docs/datasets.md): BUTD region features plus the three segmentation arrays. Shapes
  * are read from the `.npy` headers, checked across files and splits, and every mismatch names the file.
  */
 @injectable()
