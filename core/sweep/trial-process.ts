@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import { dirname, join } from 'node:path';
 import type { Trial, TrialOutcome } from '../contracts/executor';
 import { readCheckpointState } from '../train/checkpoint';
+import { RunFolder } from '../run-folder';
 import { TRIAL_ENV } from '../run/trial-env';
 
 /** Time a trial gets to stop after SIGTERM (it ends its step and marks its MLflow run KILLED) before SIGKILL. */
@@ -15,8 +16,8 @@ export function shnetCli(): string {
 
 /** The checkpoint a trial continues from, when an earlier attempt finished at least one epoch. */
 export function trialCheckpoint(runDir: string): string | undefined {
-  const path = join(runDir, 'checkpoints', 'last.safetensors');
-  return existsSync(path) ? path : undefined;
+  const { last } = new RunFolder(runDir);
+  return existsSync(last) ? last : undefined;
 }
 
 /**

@@ -158,7 +158,7 @@ describe('documented user journeys @slow', function () {
         assert.equal(param(run, 'loss.args.warmupEpochs'), '1', 'merged onto the base, not replacing it');
       }
       assert.equal(tag(runs[0], 'shnet.recipe_hash'), tag(runs[1], 'shnet.recipe_hash'));
-      assert.equal(metric(runs[0], 'rsum'), metric(runs[1], 'rsum'));
+      assert.equal(metric(runs[0], 'val/rsum'), metric(runs[1], 'val/rsum'));
       assert.equal(metric(runs[0], 'test/rsum'), metric(runs[1], 'test/rsum'));
     });
 
@@ -233,7 +233,7 @@ describe('documented user journeys @slow', function () {
       assert.ok(existsSync(join(dir, 'node_modules', 'shnet-channel-gate', 'package.json')), 'npm installed the package by its name');
     });
 
-    it('2: the plugin run, its recipe naming the installed package, is logged to MLflow with the plugin in its params', async () => {
+    it('2: the plugin run is logged to MLflow with the plugin and its package in its params, and the package in its recipe', async () => {
       const [run] = await serverRuns(server.uri, 'shapes', 'shapes-3shnet-channel-gate');
       assert.ok(run, 'the channel-gate run is on the server');
       assert.equal(run.info.status, 'FINISHED');
@@ -241,6 +241,9 @@ describe('documented user journeys @slow', function () {
       assert.equal(param(run, 'model.image.highlight.semantic.args.reduction'), '8');
       assert.equal(param(run, 'model.image.highlight.spatial.type'), 'spatial');
       assert.ok(Number.isFinite(metric(run, 'test/rsum')), 'evaluated on the test split');
+      assert.equal(param(run, 'plugins'), 'shnet-channel-gate@0.1.0');
+      const folder = readdirSync(join(dir, 'runs')).find((f) => f.startsWith('shapes-3shnet-channel-gate-'))!;
+      assert.match(readFileSync(join(dir, 'runs', folder, 'recipe.yaml'), 'utf8'), /^plugins:\n\s+- shnet-channel-gate$/m);
     });
 
     it('3: baseline and 3SHNet are run and compared with the plugin run on the command line, best test rSum first', async () => {
@@ -249,7 +252,7 @@ describe('documented user journeys @slow', function () {
       const header = table.split('\n')[0].split(/\s{2,}/);
       assert.ok(header.includes('model.image.highlight.semantic'), table);
       assert.equal(header.filter((h) => h === 'name').length, 1);
-      assert.deepEqual(header.slice(-4), ['i2t/R1', 't2i/R1', 'rsum', 'test/rsum']);
+      assert.deepEqual(header.slice(-4), ['val/i2t/R1', 'val/t2i/R1', 'val/rsum', 'test/rsum']);
       assert.doesNotMatch(table, /params\./);
       const markdown = readFileSync(join(dir, 'comparison.md'), 'utf8');
       assert.match(markdown, /^\| run \| name \|.*\| test\/rsum \|$/m);
@@ -259,7 +262,7 @@ describe('documented user journeys @slow', function () {
       const runs = await Promise.all(
         ['shapes-baseline', 'shapes-3shnet', 'shapes-3shnet-channel-gate'].map(async (n) => (await serverRuns(server.uri, 'shapes', n))[0]),
       );
-      const keys = ['test/rsum', 'rsum', 'i2t/R1', 't2i/R1', 'i2t/meanr', 't2i/meanr'];
+      const keys = ['test/rsum', 'val/rsum', 'val/i2t/R1', 'val/t2i/R1', 'val/i2t/meanr', 'val/t2i/meanr'];
       assert.ok(
         keys.some((k) => new Set(runs.map((r) => metric(r, k))).size > 1),
         'some metric differs between the runs',

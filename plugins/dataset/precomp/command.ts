@@ -32,7 +32,7 @@ export const wrapCommand: CliCommandContribution = {
       .command('wrap')
       .description('write .npy arrays you already have (+ captions) as one split of a precomp folder, for the precomp data set')
       .requiredOption('--out <dir>', 'precomp folder (created if missing; other splits in it are kept)')
-      .requiredOption('--split <name>', 'name of the split to write, e.g. test')
+      .requiredOption('--split <name>', 'name of the split to write (test, gallery, …)')
       .requiredOption('--features <file.npy>', 'region features [N, R, F], or one vector per image [N, F]')
       .option('--captions <file.txt>', 'five captions per image, one a line, in image order (omit for an images-only split)')
       .option('--segmentations <file.npy>', 'class-score grid [N, C, g, g] (with --seg-maps and --categories)')

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from 'shnet';
 
-/** The files of one split in the reference's precomp layout (spec §4). */
+/** The files of one split in the reference's precomp layout (docs/datasets.md). */
 export interface SplitFiles {
   /** `{split}_caps.txt`; absent for an images-only split (features without captions, for `shnet encode --images-only`). */
   readonly captions?: string;

@@ -28,8 +28,8 @@ export const precompOptions = Type.Object(
 );
 
 /**
- * The reference's precomputed layout (spec §4): BUTD region features plus the three segmentation arrays. Shapes
- * are read from the `.npy` headers, checked across files and splits, and every mismatch names the file. A split
+ * The reference's precomputed layout (docs/datasets.md): BUTD region features plus the three segmentation arrays.
+ * Shapes are read from the `.npy` headers, checked across files and splits, and every mismatch names the file. A split
  * with features and no captions is images-only: it can be encoded (`shnet encode --images-only`), not trained or
  * evaluated on. `shnet data wrap` writes a split from arrays you have (docs/datasets.md).
  */

@@ -69,9 +69,12 @@ function leafRank(leaf: string): [number, number] {
 /** Sort rank of a metric's direction: i2t, then t2i, then the rest (rsum closes a scope). */
 const directionRank = (direction: string) => ({ i2t: 0, t2i: 1 })[direction] ?? 2;
 
+/** Sort rank of a metric's scope: unscoped, then validation (`val/`), then test (`test/`), then others by name. */
+const scopeRank = (scope: string) => ({ '': 0, val: 1, test: 2 })[scope] ?? 3;
+
 /**
- * Metric keys in reading order: by scope (`''` first, then `test/`, … alphabetically), then i2t before t2i before
- * rSum, then R1, R5, R10, medr, meanr — the order of the paper's tables.
+ * Metric keys in reading order: by scope (validation `val/…`, then `test/…`, then others), then i2t before t2i
+ * before rSum, then R1, R5, R10, medr, meanr — the order of the paper's tables.
  */
 export function orderMetrics(keys: readonly string[]): string[] {
   const parts = (key: string) => {
@@ -83,7 +86,7 @@ export function orderMetrics(keys: readonly string[]): string[] {
   };
   return [...keys].sort((a, b) => {
     const [pa, pb] = [parts(a), parts(b)];
-    if (pa.scope !== pb.scope) return pa.scope === '' ? -1 : pb.scope === '' ? 1 : pa.scope < pb.scope ? -1 : 1;
+    if (pa.scope !== pb.scope) return scopeRank(pa.scope) - scopeRank(pb.scope) || (pa.scope < pb.scope ? -1 : 1);
     const byDirection = directionRank(pa.direction) - directionRank(pb.direction);
     if (byDirection !== 0) return byDirection;
     const [ra, rb] = [leafRank(pa.leaf), leafRank(pb.leaf)];
@@ -93,8 +96,9 @@ export function orderMetrics(keys: readonly string[]): string[] {
 
 /**
  * The metric runs are ranked by when `--metric` is not given: the test split's rSum when a run has it (the figure a
- * paper reports), else the validation rSum; undefined when no run has either.
+ * paper reports), else the validation rSum (`val/rsum`; `rsum` in runs logged before validation metrics had their
+ * prefix); undefined when no run has any.
  */
 export function defaultRankMetric(runs: readonly RunSummary[]): string | undefined {
-  return ['test/rsum', 'rsum'].find((key) => runs.some((run) => key in run.metrics));
+  return ['test/rsum', 'val/rsum', 'rsum'].find((key) => runs.some((run) => key in run.metrics));
 }

@@ -48,7 +48,7 @@ describe('the examples of every --help', function () {
     const tracker = new MlflowTracker({ localStore: store, offline: true } as MlflowTrackerOptions);
     const run = await tracker.startRun({ experiment: 'help', runName: 'triplet-run' });
     await run.logParams({ 'loss.type': 'triplet' });
-    await run.logMetrics([{ key: 'rsum', value: 412.5, step: 1 }]);
+    await run.logMetrics([{ key: 'val/rsum', value: 412.5, step: 1 }]);
     await run.finish('FINISHED');
     await tracker.close();
   });
