@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { differingParams, orderMetrics } from '../../../../plugins/tracker/mlflow/compare-columns';
+import { defaultRankMetric, differingParams, orderMetrics } from '../../../../plugins/tracker/mlflow/compare-columns';
 import type { RunSummary } from '../../../../plugins/tracker/mlflow/compare-data';
 import { buildComparison, formatComparison } from '../../../../plugins/tracker/mlflow/compare-format';
 
@@ -99,5 +99,12 @@ describe('shnet compare: columns people can read', () => {
       'train/loss',
     ]);
     assert.deepEqual(buildComparison([full], ['rsum', 'i2t/R1']).metrics, ['rsum', 'i2t/R1'], 'an explicit list keeps its order');
+    assert.deepEqual(orderMetrics(['test/rsum', 'val/rsum', 'val/i2t/R10', 'val/i2t/R1']), ['val/i2t/R1', 'val/i2t/R10', 'val/rsum', 'test/rsum']);
+  });
+
+  it('ranks by the test rSum when a run has one, else the validation rSum', () => {
+    assert.equal(defaultRankMetric([full, baseline]), 'test/rsum');
+    assert.equal(defaultRankMetric([{ ...full, metrics: { 'val/rsum': 1 } }]), 'val/rsum');
+    assert.equal(defaultRankMetric([{ ...full, metrics: {} }]), undefined);
   });
 });
