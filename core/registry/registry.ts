@@ -12,9 +12,22 @@ export interface RegisteredPlugin {
   readonly validate: ValidateFunction;
 }
 
-/** Shared ajv instance: fills defaults, keeps numbers as given (no coercion: a recipe's `"3"` is an error). */
+/**
+ * Formats an options schema may use: `file-name`, one path component (a run name becomes a folder under
+ * `output`, so `../x` or `a/b` must not pass). Messages for them are in `schema-errors.ts`.
+ */
+export const OPTION_FORMATS: Readonly<Record<string, (value: string) => boolean>> = {
+  'file-name': (value) => value !== '.' && value !== '..' && !/[/\\\0]/.test(value),
+};
+
+/**
+ * Shared ajv settings: fill defaults, keep numbers as given (no coercion: a recipe's `"3"` is an error), and
+ * `strictNumbers` (NaN and ±Infinity are not numbers: `epochs: .inf` must not pass as an integer).
+ */
 export function createOptionsAjv(): Ajv {
-  return new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true, strictNumbers: true });
+  for (const [name, validate] of Object.entries(OPTION_FORMATS)) ajv.addFormat(name, validate);
+  return ajv;
 }
 
 /**
