@@ -59,7 +59,7 @@ export interface LoadedModel {
  * does not fit the rebuilt model is an error naming the mismatching weights.
  */
 export async function loadModel(manifests: readonly PluginManifest[], source: ModelSource, overrides: readonly string[], logger: Logger): Promise<LoadedModel> {
-  const prepared = prepareRecipe(source.recipe, overrides, manifests);
+  const prepared = prepareRecipe(source.recipe, overrides, manifests, { loadPluginCode: true });
   const settings = prepared.resolved as unknown as RootSettingsValue;
   const state = readCheckpointState(source.checkpoint);
   const backend = await selectBackend(settings.backend as BackendRequest);

@@ -40,7 +40,7 @@ export interface RunOutcome {
  * pure and fast, so a bad recipe fails in milliseconds with all its problems listed.
  */
 export async function runRecipe(manifests: readonly PluginManifest[], options: RunOptions, logger: Logger): Promise<RunOutcome> {
-  const prepared = prepareRecipe(options.recipe, options.overrides, manifests);
+  const prepared = prepareRecipe(options.recipe, options.overrides, manifests, { loadPluginCode: !options.dryRun });
   const settings = prepared.resolved as unknown as RootSettingsValue & Record<string, unknown>;
   if (options.dryRun) {
     process.stdout.write(`# sha256 ${prepared.hash}\n${stringify(prepared.resolved)}`);

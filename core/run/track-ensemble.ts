@@ -23,7 +23,7 @@ export async function trackEnsemble(
   logger: Logger,
 ): Promise<string> {
   const source = locateModel(targets[0].target, targets[0].recipe);
-  const prepared = prepareRecipe(source.recipe, targets[0].overrides, manifests);
+  const prepared = prepareRecipe(source.recipe, targets[0].overrides, manifests, { loadPluginCode: true });
   const node = prepared.resolved.tracker;
   if (node == null) throw new UsageError(`--track: the recipe ${source.recipe} has no tracker`);
   const context = { runDir: source.runDir ?? '.', recipe: prepared.resolved, recipeHash: prepared.hash, seed: 0 };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UsageError } from '../errors';
 import { formatProblem, RecipeError, type RecipeProblem, type SourceLocation } from '../recipe/errors';
-import { loadRecipe, type LoadedRecipe } from '../recipe/load';
+import { loadRecipe, type LoadedRecipe, type PluginEntry } from '../recipe/load';
 import { forgetLocations, locate } from '../recipe/located';
 import { OVERRIDE_FILE } from '../recipe/overrides';
 import { canonicalJson, recipeHash } from '../recipe/resolve';
@@ -21,6 +21,8 @@ export interface PlannedTrial {
   readonly resolved: Record<string, unknown>;
   /** Plugin manifests the recipe lists (absolute paths or package names), kept so a trial's recipe file loads them too. */
   readonly plugins: readonly string[];
+  /** Values the recipe marks `!secret`, kept so a trial's recipe file marks them too. */
+  readonly secrets: readonly string[];
 }
 
 /** A whole sweep, every trial validated. */
@@ -37,8 +39,8 @@ export interface SweepPlan {
   readonly duplicates: ReadonlyArray<{ readonly index: number; readonly of: string }>;
   /** The recipe with only the `--set` overrides (no assignment): sweep-level settings (output, tracker, executor). */
   readonly base: Record<string, unknown>;
-  /** Plugin manifests the recipe lists (the sweep builds its tracker and executor with them too). */
-  readonly basePlugins: readonly string[];
+  /** Plugin manifests the recipe lists, where it lists them (the sweep builds its tracker and executor with them too). */
+  readonly basePlugins: readonly PluginEntry[];
 }
 
 /** Every invalid trial of a sweep, reported at once before any trial runs. Exit code 2. */
@@ -72,10 +74,19 @@ export function planSweep(file: string, overrides: readonly string[], manifests:
       failures.push({ label: `trial ${i + 1}/${assignments.length} (${describeAssignment(assignment)})`, problems: prepared.problems });
       return;
     }
-    const hash = recipeHash(prepared.resolved);
+    const hash = recipeHash(prepared.resolved, prepared.loaded.secrets);
     const id = hash.slice(0, 12);
     if (trials.some((t) => t.hash === hash)) duplicates.push({ index: i + 1, of: id });
-    else trials.push({ id, hash, index: i + 1, assignment, resolved: prepared.resolved, plugins: prepared.loaded.plugins.map((p) => p.spec) });
+    else
+      trials.push({
+        id,
+        hash,
+        index: i + 1,
+        assignment,
+        resolved: prepared.resolved,
+        plugins: prepared.loaded.plugins.map((p) => p.spec),
+        secrets: prepared.loaded.secrets,
+      });
   });
   if (failures.length > 0) throw new SweepPlanError(failures, assignments.length);
   const keys = [...new Set(assignments.flatMap((a) => Object.keys(a)))];
@@ -83,7 +94,7 @@ export function planSweep(file: string, overrides: readonly string[], manifests:
     .update(canonicalJson(trials.map((t) => t.hash)))
     .digest('hex')
     .slice(0, 12);
-  return { sweep, overrides, id, trials, keys, duplicates, base: base.resolved, basePlugins: base.loaded.plugins.map((p) => p.spec) };
+  return { sweep, overrides, id, trials, keys, duplicates, base: base.resolved, basePlugins: base.loaded.plugins };
 }
 
 /** `key=value, key=value` as the plan table and error messages show an assignment. */

@@ -1,6 +1,5 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { stringify } from 'yaml';
 import { buildNode } from '../build/builder';
 import type { Executor, Trial, TrialOutcome } from '../contracts/executor';
 import type { Logger } from '../contracts/services';
@@ -8,7 +7,9 @@ import type { ExperimentTracker, TrackedRun } from '../contracts/tracker';
 import { createRootContainer } from '../di/containers';
 import { RunFailure, UsageError } from '../errors';
 import { isPlainObject } from '../recipe/located';
-import { loadManifestModule } from '../registry/load-manifest';
+import { stringifyWithSecrets } from '../recipe/secrets';
+import { RecipeError } from '../recipe/errors';
+import { registerRecipePlugins } from '../run/recipe-plugins';
 import type { PluginManifest } from '../registry/plugin-spec';
 import { createOptionsAjv, type PluginRegistry } from '../registry/registry';
 import { prepareRecipe } from '../run/prepare';
@@ -62,7 +63,8 @@ export async function runSweep(
     throw new UsageError(`sweep ${plan.id} has already run in ${sweepDir}: pass --resume to continue it (or remove the folder to start over)`);
   }
   const registry = createRegistry(manifests);
-  for (const spec of plan.basePlugins) registry.addManifest(loadManifestModule(spec, options.file));
+  const refused = registerRecipePlugins(plan.basePlugins, registry, 'code');
+  if (refused.length > 0) throw new RecipeError(refused);
   const root = createRootContainer([...manifests, ...registry.loadedManifests().filter((m) => !manifests.includes(m))], logger);
   const executor = buildNode<Executor>(registry, root, executorNode(plan, options, registry), 'executor', 'executor');
   if (options.detach && !executor.detachable)
@@ -219,7 +221,9 @@ function writeSweepFiles(plan: SweepPlan, sweepDir: string, manifests: readonly 
     const file = trialRecipeFile(plan, sweepDir, trial);
     mkdirSync(trialDir(sweepDir, trial), { recursive: true });
     const header = `# sweep ${plan.id}, trial ${trial.id}: ${describeAssignment(trial.assignment)}\n`;
-    writeFileSync(file, header + stringify({ ...(trial.plugins.length ? { plugins: trial.plugins } : {}), ...trial.resolved }));
+    // A trial's recipe is what its process runs, so secrets stay in it, marked (and readable by the user only).
+    const text = header + stringifyWithSecrets({ ...(trial.plugins.length ? { plugins: trial.plugins } : {}), ...trial.resolved }, trial.secrets);
+    writeFileSync(file, text, { mode: trial.secrets.length > 0 ? 0o600 : 0o644 });
     const hash = prepareRecipe(file, [], manifests).hash;
     if (hash !== trial.hash) mismatched.push(`${trial.id} (${file} resolves to ${hash.slice(0, 12)})`);
   }

@@ -141,7 +141,8 @@ describe('documented user journeys @slow', function () {
 
     it('2: the plugin is listed from its package, validates and is used in a run logged to MLflow', async () => {
       pluginResults = runJourney(dir, server, plugin);
-      assert.match(pluginResults[0].stdout, /^ {2}channel-gate {2}Channel attention gate.*from shnet-channel-gate\]$/m);
+      assert.match(pluginResults[0].stdout, /shnet-plugin\.json: highlight\/channel-gate$/m);
+      assert.match(pluginResults[1].stdout, /^ {2}channel-gate {2}Channel attention gate.*from shnet-channel-gate\]$/m);
       const [run] = await serverRuns(server, 'shapes', 'shapes-3shnet-channel-gate');
       assert.ok(run, 'the channel-gate run is on the server');
       assert.equal(run.info.status, 'FINISHED');

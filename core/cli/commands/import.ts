@@ -42,7 +42,7 @@ export interface ImportOutcome {
  * `loadCheckpoint` (and so evaluation and resumption) accepts.
  */
 export async function importCheckpoint(manifests: readonly PluginManifest[], options: ImportOptions, logger: Logger): Promise<ImportOutcome> {
-  const prepared = prepareRecipe(options.recipe, options.overrides, manifests);
+  const prepared = prepareRecipe(options.recipe, options.overrides, manifests, { loadPluginCode: true });
   const settings = prepared.resolved as unknown as RootSettingsValue & Record<string, unknown>;
   const checkpoint = readSourceCheckpoint(options.checkpoint);
   const backend = await selectBackend(settings.backend as BackendRequest);
