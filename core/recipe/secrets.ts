@@ -40,6 +40,11 @@ export function isCredentialKey(key: string): boolean {
  */
 const known = new Set<string>();
 
+/** The values marked secret by the recipes this process loaded (for writers of non-recipe records: logs, artifacts). */
+export function rememberedSecrets(): readonly string[] {
+  return [...known];
+}
+
 /** Remembers values marked secret (the loader calls this for every `!secret` it reads). */
 export function rememberSecrets(values: Iterable<string>): void {
   for (const value of values) if (value !== '') known.add(value);
