@@ -6,6 +6,7 @@ import { schemaProblems } from '../registry/schema-errors';
 import { closestNames } from '../registry/suggest';
 import { sortProblems, type RecipeProblem } from './errors';
 import { isPlainObject, joinPath, locate, type LocatedRecipe } from './located';
+import { crossCheckRecipe } from './cross-checks';
 import { mergeRecipes } from './merge';
 import { NODE_KEYS, NodeKey } from './reserved-keys';
 import { RootSettings, type Stage, rootSlotsFor, slotGroups } from './root';
@@ -115,7 +116,10 @@ export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry):
     checkKeys(container, '', [...ownKeys, ...topLevel]);
   };
 
-  checkSlots(resolved, '', rootSlotsFor(settings.stage as Stage | undefined), settingKeys);
+  const rootSlots = rootSlotsFor(settings.stage as Stage | undefined);
+  checkSlots(resolved, '', rootSlots, settingKeys);
+  // Rules across nodes assume every node is well-formed, so they run only on a recipe that is so far.
+  if (problems.length === 0) for (const p of crossCheckRecipe(resolved, registry, rootSlots)) problem(p.path, p.message, p.plugin);
   return { problems: sortProblems(problems.filter((p) => numberProblems.has(p) || !badNumbers.has(p.path))), resolved };
 }
 

@@ -17,7 +17,10 @@ export interface CheckedNode {
 
 /** What a data set holds, known without building it: from its args, or from file headers. */
 export interface DataFacts {
+  /** The facts a model must agree with; `imageSize` set when batches carry pixels, `featureDim` when regions. */
   readonly info: DataInfo;
+  /** Whether batches carry segmentation inputs (class grid, label map, categories). */
+  readonly segmentation: boolean;
   /** Images of each split, by split name (every image has five captions). */
   readonly splits: Readonly<Record<string, { readonly images: number }>>;
 }
