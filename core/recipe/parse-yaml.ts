@@ -75,6 +75,29 @@ function parseYaml(text: string, file: string): { data: unknown; locations: Map<
       location: { file, line: lineAt(warning.pos[0]) },
     });
   }
+  // An alias inside the very collection it names would make the value contain itself: no recipe value can.
+  visit(document, {
+    Pair(_key, pair) {
+      if (pair.key !== null && !isScalar(pair.key)) {
+        const range = (pair.key as YamlNode).range;
+        problems.push({
+          path: '',
+          message: 'invalid YAML: a key must be a plain name, not a list or a mapping',
+          location: { file, line: range ? lineAt(range[0]) : 1 },
+        });
+      }
+    },
+    Alias(_key, node, path) {
+      const target = node.resolve(document);
+      if (target && path.includes(target)) {
+        problems.push({
+          path: '',
+          message: `invalid YAML: the alias *${node.source} is inside the collection it names (a value cannot contain itself)`,
+          location: { file, line: node.range ? lineAt(node.range[0]) : 1 },
+        });
+      }
+    },
+  });
   if (problems.length > 0) throw new RecipeError(problems);
 
   let data: unknown;

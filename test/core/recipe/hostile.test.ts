@@ -96,6 +96,23 @@ const CASES: Case[] = [
     problems: [/^r\.yaml:1: invalid YAML: \[ and \{ nest more than 64 levels deep$/],
   },
   {
+    name: 'an alias inside the collection it names (a value containing itself) is refused, located',
+    files: { 'base.yaml': BASE, 'r.yaml': 'extends: base.yaml\nvars:\n  loop: &loop [1, *loop]\n' },
+    overrides: [],
+    problems: [/^r\.yaml:3: invalid YAML: the alias \*loop is inside the collection it names/],
+  },
+  {
+    name: 'a self-referencing alias in an override is refused too (it used to overflow the stack, exit 1)',
+    files: { 'base.yaml': BASE },
+    overrides: ['vars.x=&a [*a]'],
+    problems: [/^--set:1: vars\.x: invalid YAML: the alias \*a is inside the collection it names/],
+  },
+  {
+    name: 'a list or a mapping as a key is refused',
+    files: { 'base.yaml': BASE, 'r.yaml': 'extends: base.yaml\n? [a, b]\n: 1\n' },
+    problems: [/^r\.yaml:2: invalid YAML: a key must be a plain name/],
+  },
+  {
     name: '100,000 keys under vars load (merging and duplicate-key checks are linear)',
     files: { 'base.yaml': BASE, 'r.yaml': `extends: base.yaml\nvars:\n${Array.from({ length: 100_000 }, (_, i) => `  k${i}: ${i}\n`).join('')}` },
     expect: (r) => assert.equal(Object.keys(r.vars as object).length, 100_000),
