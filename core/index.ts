@@ -42,7 +42,7 @@ export { sortDescending } from './backend/differentiable-sort';
 export * from './io/npy/npy';
 export { FLOAT_DTYPES, SafetensorsFile, readSafetensors, withSafetensors, type SafetensorsContent, type SafetensorsEntry } from './io/safetensors';
 export { writeSafetensors, type HostTensor } from './io/safetensors-writer';
-export { AtomicFile, writeFileAtomic, type AtomicWriteHooks } from './io/atomic-write';
+export { AtomicFile, writeFileAtomic, type AtomicWriteHooks } from './atomic-write';
 export { loadCheckpoint, readCheckpointState, type CheckpointState } from './train/checkpoint';
 export { RunFolder } from './run-folder';
 

@@ -1,6 +1,6 @@
 /**
  * A guard for the wasm heap. The wasm backend's heap tops out near 3.6 GiB and an allocation past that does not
- * fail: malloc returns 0 and the new tensor silently overwrites the first one (runtime notes §1.6). Code that
+ * fail: malloc returns 0 and the new tensor silently overwrites the first one (docs/architecture.md, Backends). Code that
  * allocates big tensors (similarity matrices, feature banks) asks first, and chunks its work when refused.
  *
  * Only wasm enforces the limit. Native backends allocate from process memory and fail loudly; cpu is for tests.

@@ -3,7 +3,7 @@ import * as tf from '../backend/tf';
 import type { Rng } from '../contracts/services';
 
 /**
- * Initialisers drawn from the run's {@link Rng}, matching PyTorch's defaults (spec §3) so a fresh model has the
+ * Initialisers drawn from the run's {@link Rng}, matching PyTorch's defaults (docs/model.md) so a fresh model has the
  * reference's weight statistics. Values are drawn in row-major order of the shape given.
  */
 

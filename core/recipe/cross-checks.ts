@@ -6,7 +6,7 @@ import type { SlotSpec } from '../registry/plugin-spec';
 import type { PluginRegistry } from '../registry/registry';
 import { isPlainObject, joinPath } from './located';
 import { NodeKey } from './reserved-keys';
-import type { RootSettingsValue as RecipeSettings } from './root';
+import type { RecipeSettings } from './root';
 import { getPath } from './validate';
 
 /**

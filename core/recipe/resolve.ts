@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { stringify } from 'yaml';
+import { writeFileAtomic } from '../atomic-write';
+import type { RunFolder } from '../run-folder';
+import { RecipeKey } from './reserved-keys';
 import { redactRecipe } from './secrets';
 
 /** JSON with keys sorted at every level: the same recipe always serialises to the same bytes. */
@@ -23,18 +25,15 @@ export function recipeHash(resolved: Record<string, unknown>, secrets: readonly 
 }
 
 /**
- * Writes `recipe.yaml` (the resolved recipe, seed written back, every secret shown as `***`) and `recipe.sha256`
- * into `dir`, atomically.
- * The hash is of the recipe as resolved before the seed was written back, so a recipe that leaves the seed
- * open hashes the same on every run.
+ * Writes the run folder's `recipe.yaml` (the resolved recipe, seed written back, the `plugins:` list it needs to
+ * load again, and every secret shown as `***`) and `recipe.sha256`, atomically. The hash is of the recipe as
+ * resolved before the seed was written back, so a recipe that leaves the seed open hashes the same on every run.
  */
-export function saveResolvedRecipe(dir: string, resolved: Record<string, unknown>, hash: string, seed: number): string {
-  mkdirSync(dir, { recursive: true });
-  const withSeed = redactRecipe({ ...resolved, seed });
+export function saveResolvedRecipe(folder: RunFolder, resolved: Record<string, unknown>, hash: string, seed: number, plugins: readonly string[] = []): string {
+  mkdirSync(folder.dir, { recursive: true });
+  const saved = redactRecipe({ ...(plugins.length > 0 ? { [RecipeKey.plugins]: [...plugins] } : {}), ...resolved, seed });
   const header = `# resolved recipe (extends, overrides and defaults applied); sha256 ${hash}\n`;
-  const path = join(dir, 'recipe.yaml');
-  writeFileSync(`${path}.tmp`, header + stringify(withSeed));
-  renameSync(`${path}.tmp`, path);
-  writeFileSync(join(dir, 'recipe.sha256'), `${hash}\n`);
-  return path;
+  writeFileAtomic(folder.recipe, header + stringify(saved));
+  writeFileAtomic(folder.recipeHash, `${hash}\n`);
+  return folder.recipe;
 }

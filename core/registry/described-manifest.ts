@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { PLUGIN_KINDS } from '../kinds';
 import { UsageError } from '../errors';
-import { writeFileAtomic } from '../io/atomic-write';
+import { writeFileAtomic } from '../atomic-write';
 import type { DescribedManifest, PluginDescription, PluginManifest } from './plugin-spec';
 import { createOptionsAjv } from './registry';
 

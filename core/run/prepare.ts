@@ -1,19 +1,31 @@
 import { RecipeError, sortProblems, type RecipeProblem } from '../recipe/errors';
 import { loadRecipe, type LoadedRecipe } from '../recipe/load';
 import { recipeHash } from '../recipe/resolve';
+import type { RecipeSettings } from '../recipe/root';
 import { validateRecipe } from '../recipe/validate';
+import { createRegistry } from '../registry/builtin';
 import { registerRecipePlugins } from './recipe-plugins';
 import type { PluginManifest } from '../registry/plugin-spec';
-import { createRegistry } from '../registry/builtin';
 import type { PluginRegistry } from '../registry/registry';
 
-/** A recipe that passed validation: the registry it was checked against, the resolved tree and its hash. */
+/**
+ * A recipe that passed validation: the registry it was checked against (the given manifests and the recipe's own
+ * `plugins:`), the resolved tree, its typed settings and its hash. Everything that builds from a recipe starts here.
+ */
 export interface PreparedRecipe {
   readonly loaded: LoadedRecipe;
   readonly registry: PluginRegistry;
   /** Extends, overrides and schema defaults applied (no seed written back yet). */
   readonly resolved: Record<string, unknown>;
+  /** The recipe's settings (`train`, `evaluate`, `seed`, `backend`, …), typed: the same values as in `resolved`. */
+  readonly settings: RecipeSettings;
   readonly hash: string;
+  /** The recipe's `plugins:` entries as loaded (absolute paths, or package names as written). */
+  readonly plugins: readonly string[];
+  /** Every manifest the registry holds, the recipe's included: what the run's DI container loads services from. */
+  readonly manifests: readonly PluginManifest[];
+  /** The manifests the recipe's `plugins:` brought, in list order (the run records them as `name@version`). */
+  readonly recipeManifests: readonly PluginManifest[];
 }
 
 /** How a recipe is prepared. */
@@ -31,11 +43,26 @@ export interface PrepareOptions {
  * list and from validation are reported together in one {@link RecipeError}.
  */
 export function prepareRecipe(file: string, overrides: readonly string[], base: readonly PluginManifest[], options: PrepareOptions = {}): PreparedRecipe {
-  const loaded = loadRecipe(file, overrides);
+  return preparedFrom(loadRecipe(file, overrides), base, options);
+}
+
+/** {@link prepareRecipe} for a recipe already loaded (a sweep loads each trial's itself). */
+export function preparedFrom(loaded: LoadedRecipe, base: readonly PluginManifest[], options: PrepareOptions = {}): PreparedRecipe {
   const registry = createRegistry(base);
   const { problems, resolved } = validateLoaded(loaded, registry, options);
   if (problems.length > 0) throw new RecipeError(problems);
-  return { loaded, registry, resolved, hash: recipeHash(resolved, loaded.secrets) };
+  return {
+    loaded,
+    registry,
+    resolved,
+    // Validation checked the settings against RootSettings and filled their defaults, so this view is exact.
+    settings: resolved as unknown as RecipeSettings,
+    hash: recipeHash(resolved, loaded.secrets),
+    plugins: loaded.plugins.map((p) => p.spec),
+    manifests: registry.loadedManifests(),
+    // Loaded as code only (building); a recipe prepared for validation brought descriptions, not manifests.
+    recipeManifests: registry.loadedManifests().slice(base.length),
+  };
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic-write';
+import { writeFileAtomic } from '../atomic-write';
 
 /**
  * One trial runs in one place at a time, and a finished trial never runs again — whatever the queue says.

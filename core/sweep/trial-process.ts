@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } f
 import { dirname, join } from 'node:path';
 import type { Trial, TrialOutcome } from '../contracts/executor';
 import { readCheckpointState } from '../train/checkpoint';
+import { RunFolder } from '../run-folder';
 import { TRIAL_ENV } from '../run/trial-env';
 import { markTrialDone, TrialLock, trialDone } from './trial-lock';
 
@@ -16,8 +17,8 @@ export function shnetCli(): string {
 
 /** The checkpoint a trial continues from, when an earlier attempt finished at least one epoch. */
 export function trialCheckpoint(runDir: string): string | undefined {
-  const path = join(runDir, 'checkpoints', 'last.safetensors');
-  return existsSync(path) ? path : undefined;
+  const { last } = new RunFolder(runDir);
+  return existsSync(last) ? last : undefined;
 }
 
 /** How long a trial's lock may go untouched before another process takes the trial over (core/sweep/trial-lock.ts). */

@@ -33,7 +33,7 @@ export const gpoOptions = Type.Object(
 const PAD_VALUE = -10000;
 
 /**
- * GPO, the Generalized Pooling Operator of VSE∞ (spec §2.5): for every feature dimension, sort the valid tokens in
+ * GPO, the Generalized Pooling Operator of VSE∞ (docs/model.md): for every feature dimension, sort the valid tokens in
  * descending order and take a weighted sum over the ranks. The weights depend on the sequence length n only:
  * a BiGRU over sinusoidal codes of positions 0..n−1 (directions averaged) → Linear(hidden→1, no bias) → padded
  * scores −10000 → softmax(score / 0.1).

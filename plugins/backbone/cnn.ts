@@ -57,7 +57,7 @@ class CnnStage extends Block {
 
 /**
  * A small trainable CNN from pixels: the end-to-end counterpart of precomputed BUTD regions (the grid variant of
- * §2.9, learned here instead of a frozen X-101). Stages of conv 3×3 stride 2 + BatchNorm + ReLU take `[B, S, S, 3]`
+ * docs/model.md, learned here instead of a frozen X-101). Stages of conv 3×3 stride 2 + BatchNorm + ReLU take `[B, S, S, 3]`
  * to a `[B, g, g, F]` map (g = S / 2^stages, rounded up; F the last width). Output:
  *
  * - `grid`: every cell a token, `[B, g², F]`, row-major over the map;

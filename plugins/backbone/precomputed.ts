@@ -32,7 +32,7 @@ export const precomputedBackboneOptions = Type.Object(
 
 /**
  * Precomputed region features (BUTD 36×2048) passed through unchanged. In training it applies the reference's
- * region-dropout augmentation (`image[np.where(rand > 0.2)]`, spec §3): each valid region is kept when a uniform
+ * region-dropout augmentation (`image[np.where(rand > 0.2)]`, docs/model.md): each valid region is kept when a uniform
  * draw from `mode.rng` exceeds p, the kept regions move to the front in their original order, and the batch is
  * re-padded with zeros to the longest kept length (the reference's collate pads to the batch maximum, so R shrinks).
  *

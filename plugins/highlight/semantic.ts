@@ -31,7 +31,7 @@ export const semanticHighlightOptions = Type.Object(
 );
 
 /**
- * VSeM, visual semantic self-highlighting (spec §2.3, reference `Crossmodal_Fusion4_sm.CrossmodalFusion`):
+ * VSeM, visual semantic self-highlighting (docs/model.md, reference `Crossmodal_Fusion4_sm.CrossmodalFusion`):
  *   X = V0 + MLP(V0);  q = q0 + MLP(q0),  q0 = LN(Dropout(ReLU(Linear(C→D)(avg-pool g×g of the class grid))));
  *   a_r = σ(X_r·q/√D) (a sigmoid gate, 0 on padded regions);  Xw = a ⊙ X;
  *   out = ReLU(fc_1(Xw ⊙ tanh(fc_scale(Xw)) + q·mask)).

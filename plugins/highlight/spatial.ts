@@ -34,7 +34,7 @@ export const spatialHighlightOptions = Type.Object(
 );
 
 /**
- * VSpM, visual spatial self-highlighting (spec §2.4, reference `Crossmodal_Fusion4_sp.CrossmodalFusion_sp`):
+ * VSpM, visual spatial self-highlighting (docs/model.md, reference `Crossmodal_Fusion4_sp.CrossmodalFusion_sp`):
  *   Q = MLP(D→D/2→k)(V0);  map M [m, m] (raw class ids) ⧺ sinusoidal code of the raster position (width 8)
  *   → K = ReLU(BN2d(Conv3×3(9→k)));  A = softmax_pixels(λ·Q Kᵀ/√k);  out = MLP(k→D/2→D)(A K ⊙ mask + Q).
  *

@@ -51,7 +51,7 @@ export interface ShnetImageEncoderParts {
 }
 
 /**
- * The 3SHNet image encoder (spec §2.2, reference `EncoderImageAggr`):
+ * The 3SHNet image encoder (docs/model.md, reference `EncoderImageAggr`):
  *   V0 = fc(regions);  V = V0 + MLP(F→D/2→D)(regions);
  *   c = LN(Dropout(ReLU(Linear(C→D)(categories))));  G = G0 + MLP(G0), G0 = LN(Dropout(ReLU(Linear(C→D)(grid tokens))));
  *   F = MLP(D→D/2→D)(VSeM(V0) + VSpM(V0) + V);
@@ -138,7 +138,7 @@ export class ShnetImageEncoder extends Block implements ImageEncoder {
   }
 
   /**
-   * The compacted token set of §2.2 step 9.
+   * The compacted token set (docs/model.md, the image encoder's token compaction).
    * @returns tokens `[B, S, D]` (S = c + 2R + g² with everything on), valid tokens first; their counts `[B]`
    */
   tokenSet(regions: tf.Tensor3D, lengths: Int32Array, segmentation: Segmentation | null, mode: ForwardMode): { tokens: tf.Tensor3D; tokenLengths: Int32Array } {

@@ -82,7 +82,7 @@ class ConvBnRelu extends Block {
 }
 
 /**
- * A small convolutional segmenter trained on ground-truth label maps (the stand-in for UPSNet, spec §2.1):
+ * A small convolutional segmenter trained on ground-truth label maps (the stand-in for UPSNet, docs/model.md):
  * pixels `[B, S, S, 3]` → a stem (stride 2 by default: half resolution), stride-2 stages with a context conv at
  * the bottom (receptive field ≈ 31 pixels at the defaults, enough to tell a star from a cross) → the stem, the
  * middle stage and the context upsampled (bilinear) to the stem's resolution and concatenated → 1×1 conv → logits,

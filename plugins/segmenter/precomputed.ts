@@ -14,7 +14,7 @@ import {
 export const precomputedSegmenterOptions = Type.Object({}, { additionalProperties: false });
 
 /**
- * The data set's precomputed segmentation (UPSNet arrays in the reference, spec §2.1): class-score grid, label map
+ * The data set's precomputed segmentation (UPSNet arrays in the reference, docs/model.md): class-score grid, label map
  * and category multi-hot. The returned tensors are the batch's own: the engine, which owns `ImageInputs`, disposes
  * them; callers must not.
  */

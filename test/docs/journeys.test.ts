@@ -104,7 +104,7 @@ describe('documented user journeys @slow', function () {
         assert.equal(param(run, 'loss.args.warmupEpochs'), '1', 'merged onto the base, not replacing it');
       }
       assert.equal(tag(runs[0], 'shnet.recipe_hash'), tag(runs[1], 'shnet.recipe_hash'));
-      assert.equal(metric(runs[0], 'rsum'), metric(runs[1], 'rsum'));
+      assert.equal(metric(runs[0], 'val/rsum'), metric(runs[1], 'val/rsum'));
       assert.equal(metric(runs[0], 'test/rsum'), metric(runs[1], 'test/rsum'));
     });
 

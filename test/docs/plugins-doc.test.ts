@@ -90,7 +90,9 @@ describe('docs/plugins.md', function () {
   });
 
   it('`shnet test-plugin` exits 1 and names the weight when one gets no gradient', () => {
-    const broken = writePackage(blocks, (name, text) => (name === 'channel-gate.ts' ? text.replace('.add(b2)', '') : text));
+    const broken = writePackage(blocks, (name, text) =>
+      name === 'channel-gate.ts' ? text.replace('this.excite.apply(hidden)', 'tf.matMul(hidden, this.excite.weight)') : text,
+    );
     const out = shnet(['test-plugin', join(broken, 'index.ts'), '--kind', 'highlight']);
     assert.equal(out.status, 1, `${out.stdout}\n${out.stderr}`);
     assert.match(out.stdout, /FAIL +training: every trainable parameter gets a gradient +1 of 5 get no gradient: excite\.bias/);

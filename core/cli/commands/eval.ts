@@ -26,7 +26,7 @@ interface EvalCliOptions {
 
 /**
  * `shnet eval`: one trained model, an ensemble of models, or saved similarity matrices, under the reference
- * protocol (spec §5). Prints a table, writes the report as JSON.
+ * protocol (docs/evaluation.md). Prints a table, writes the report as JSON.
  */
 export function registerEval(program: Command, manifests: readonly PluginManifest[], logger: () => Logger): void {
   withOverrides(

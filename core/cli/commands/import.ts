@@ -1,21 +1,11 @@
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { describeBackend, selectBackend, type BackendRequest } from '../../backend/select';
-import { buildNode } from '../../build/builder';
-import type { Dataset } from '../../contracts/dataset';
-import type { ImageEncoder } from '../../contracts/image';
 import type { Logger } from '../../contracts/services';
-import type { TextEncoder } from '../../contracts/text';
-import type { Loss, Optimizer } from '../../contracts/training';
-import { bindDataInfo, createRootContainer, createRunContainer } from '../../di/containers';
 import { UsageError } from '../../errors';
 import { applyImport, describePlan, planImport, problemCount, readSourceCheckpoint, type ImportBlock, type ImportPlan } from '../../io/checkpoint-import';
-import type { PluginKind } from '../../kinds';
-import type { RootSettingsValue } from '../../recipe/root';
-import { getPath } from '../../recipe/validate';
 import type { PluginManifest } from '../../registry/plugin-spec';
 import { prepareRecipe } from '../../run/prepare';
-import { createRng } from '../../services/rng';
+import { RunSession } from '../../run/session';
 import { saveCheckpoint } from '../../train/checkpoint';
 import { runParameters } from '../../train/parameters';
 import { withOverrides } from '../options';
@@ -43,26 +33,15 @@ export interface ImportOutcome {
  */
 export async function importCheckpoint(manifests: readonly PluginManifest[], options: ImportOptions, logger: Logger): Promise<ImportOutcome> {
   const prepared = prepareRecipe(options.recipe, options.overrides, manifests, { loadPluginCode: true });
-  const settings = prepared.resolved as unknown as RootSettingsValue & Record<string, unknown>;
   const checkpoint = readSourceCheckpoint(options.checkpoint);
-  const backend = await selectBackend(settings.backend as BackendRequest);
-  logger.info(describeBackend(backend));
   // Weights the checkpoint lacks keep the recipe's initial values, reproducible from its seed.
-  const seed = settings.seed ?? 0;
-  const rng = createRng(seed);
-  const root = createRootContainer([...manifests, ...prepared.registry.loadedManifests().filter((m) => !manifests.includes(m))], logger);
   const runDir = resolve(options.out ? dirname(options.out) : '.');
-  const run = createRunContainer(root, { rng, backend, context: { runDir, recipe: prepared.resolved, recipeHash: prepared.hash, seed } });
-  const build = <T>(path: string, kind: PluginKind): T => buildNode<T>(prepared.registry, run, getPath(prepared.resolved, path), path, kind);
-  const dataset = build<Dataset>('data', 'dataset');
-  bindDataInfo(run, dataset.info);
-  const imageEncoder = build<ImageEncoder>('model.image', 'image-encoder');
-  const textEncoder = build<TextEncoder>('model.text', 'text-encoder');
-  const loss = build<Loss>('loss', 'loss');
-  const optimizer = build<Optimizer>('optimizer', 'optimizer');
+  const session = await RunSession.start(prepared, { seed: prepared.settings.seed ?? 0, runDir, logger });
+  const { dataset, imageEncoder, textEncoder, loss, optimizer } = session.buildRun();
+  const rng = session.rng;
   if (textEncoder.prepare) {
     // A word-level encoder owns no embedding before it has a vocabulary; build it as training would.
-    const split = await dataset.open(settings.train.split);
+    const split = await dataset.open(prepared.settings.train.split);
     try {
       textEncoder.prepare(split.captions());
     } finally {
@@ -88,7 +67,7 @@ export async function importCheckpoint(manifests: readonly PluginManifest[], opt
       epoch,
       optimizerStep: 0,
       rng: rng.state(),
-      bestRsum,
+      bestScore: bestRsum,
       tokenizer: textEncoder.tokenizerState?.(),
       recipeHash: prepared.hash,
     });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_NAMES, selectBackend, type BackendRequest } from '../../backend/select';
+import { BACKEND_REQUESTS, selectBackend, type BackendRequest } from '../../backend/select';
 import { formatReports, runConformance, type ConformanceReport } from '../../conformance';
 import { RunFailure, UsageError } from '../../errors';
 import { isPluginKind, PLUGIN_KINDS } from '../../kinds';
@@ -26,8 +26,8 @@ export function registerTestPlugin(program: Command, manifests: readonly PluginM
       if (options.kind !== undefined && !isPluginKind(options.kind)) {
         throw new UsageError(`unknown plugin kind '${options.kind}' (kinds: ${PLUGIN_KINDS.join(', ')})`);
       }
-      if (options.backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(options.backend)) {
-        throw new UsageError(`unknown backend '${options.backend}' (auto, ${BACKEND_NAMES.join(', ')})`);
+      if (!(BACKEND_REQUESTS as readonly string[]).includes(options.backend)) {
+        throw new UsageError(`unknown backend '${options.backend}' (${BACKEND_REQUESTS.join(', ')})`);
       }
       const spec = existsSync(target) ? resolve(target) : target;
       const manifest = loadManifestModule(spec, resolve('command-line'));

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs
 import { join } from 'node:path';
 import { UsageError } from 'shnet';
 
-/** The files of one split in the reference's precomp layout (spec §4). */
+/** The files of one split in the reference's precomp layout (docs/datasets.md). */
 export interface SplitFiles {
   readonly captions: string;
   /** `{split}_ims.npy` (N×R×F), when the split stores its features in one array. */

@@ -16,8 +16,8 @@ export const precompOptions = Type.Object(
 );
 
 /**
- * The reference's precomputed layout (spec §4): BUTD region features plus the three segmentation arrays. When the
- * data set is built, every split is checked up front — the headers of all its arrays against each other, the
+ * The reference's precomputed layout (docs/datasets.md): BUTD region features plus the three segmentation arrays. When
+ * the data set is built, every split is checked up front — the headers of all its arrays against each other, the
  * file sizes and the other splits, and its captions (UTF-8, no empty lines, five per image) — so a broken test
  * split stops the run before training, not after it. Rows are read on demand and checked as they are read.
  */

@@ -1,5 +1,5 @@
 /**
- * Exporting `shapes` in the precomp layout of the reference code (spec §4), so a file-based data set (and the
+ * Exporting `shapes` in the precomp layout of the reference code (docs/datasets.md), so a file-based data set (and the
  * reference implementation) can read it. Per split:
  *
  *   {split}_caps.txt            5 lines per image, in image order

@@ -1,6 +1,6 @@
 /**
  * Retrieval metrics from ranks, named as shnet logs them: `i2t/R1 … i2t/meanr`, `t2i/R1 … t2i/meanr`, `rsum`.
- * Conventions of the reference (§5): 0-based ranks, a hit at K is `rank < K`, R@K in percent,
+ * Conventions of the reference (docs/evaluation.md): 0-based ranks, a hit at K is `rank < K`, R@K in percent,
  * medr = floor(median) + 1 (numpy's median: the mean of the two middle ranks for an even count), meanr = mean + 1.
  */
 import { imagesOf, retrievalRanks } from './ranks';

@@ -34,7 +34,7 @@ export const retrievalOptions = Type.Object(
 );
 
 /**
- * Image–sentence retrieval metrics of the reference protocol (spec §5): i2t best rank over an image's five
+ * Image–sentence retrieval metrics of the reference protocol (docs/evaluation.md): i2t best rank over an image's five
  * captions, t2i one query per caption, R@1/5/10, medr, meanr, rSum; fold protocols average each metric.
  */
 @injectable()

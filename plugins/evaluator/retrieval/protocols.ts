@@ -1,5 +1,5 @@
 /**
- * The evaluation protocols of §5: which images form each fold. Every fold is evaluated on its own
+ * The evaluation protocols of docs/evaluation.md: which images form each fold. Every fold is evaluated on its own
  * `[n, 5n]` block of the similarity matrix (its images and their captions), and each metric is averaged over folds.
  */
 import type { RetrievalMetrics } from './metrics';

@@ -1,5 +1,5 @@
 /**
- * Ranks of the ground truth under the reference protocol (§5 of the spec), counted without sorting.
+ * Ranks of the ground truth under the reference protocol (docs/evaluation.md), counted without sorting.
  *
  * `sims` is `[N, 5N]`: image rows, caption columns; caption j belongs to image floor(j/5).
  * - i2t: for image i, the best (lowest) 0-based position of its captions 5i .. 5i+4 in row i sorted descending.

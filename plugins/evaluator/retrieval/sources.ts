@@ -1,6 +1,6 @@
 /**
  * Where a similarity matrix `[N, 5N]` comes from, a block at a time: embeddings (computed on demand), a matrix
- * in memory, or the element-wise mean of several saved `.npy` matrices (the ensemble of §5).
+ * in memory, or the element-wise mean of several saved `.npy` matrices (the ensemble of docs/evaluation.md).
  */
 import { NpyReader } from 'shnet';
 import type { ScoreBound } from './ranks';

@@ -47,11 +47,11 @@ export const bertTextEncoderOptions = Type.Object(
   { additionalProperties: false },
 );
 
-/** Optimizer group of the BERT weights: fine-tuned at a fraction of the base lr (0.1× in 3SHNet, spec §3). */
+/** Optimizer group of the BERT weights: fine-tuned at a fraction of the base lr (0.1× in 3SHNet, docs/model.md). */
 export const TEXT_BACKBONE_GROUP = 'text-backbone';
 
 /**
- * 3SHNet's text encoder (`EncoderText`, spec §2.6): WordPiece → BERT (any BERT-family checkpoint in Hugging Face
+ * 3SHNet's text encoder (`EncoderText`, docs/model.md): WordPiece → BERT (any BERT-family checkpoint in Hugging Face
  * layout) → Linear(hidden→D) on **every** token, `[CLS]` and `[SEP]` included → GPO over the caption length, which
  * counts `[CLS]`/`[SEP]` (slot `aggregator`, its own instance) → L2 norm (+1e-8).
  *

@@ -65,7 +65,7 @@ export async function runCompare(runIds: string[], options: CompareOptions, out:
   if (options.sweep) {
     if (runIds.length > 0) throw new UsageError('give either run ids or --sweep, not both');
     runs = server ? await serverSweepRuns(server, options.sweep, options.experiment) : localSweepRuns(store, options.sweep);
-    runs = rankBy(runs, options.metric ?? 'rsum');
+    runs = rankBy(runs, options.metric ?? 'val/rsum');
   } else {
     runs = server ? await serverRuns(server, selection) : localRuns(store, selection);
     if (options.metric) runs = rankBy(runs, options.metric);
@@ -99,13 +99,13 @@ export const compareCommand: CliCommandContribution = {
       .description('table of the params that differ between runs, and their metrics')
       .argument('[runs...]', 'run ids (or use --experiment or --sweep)')
       .option('--experiment <name>', 'compare the runs of this experiment')
-      .option('--filter <expr>', 'MLflow filter, e.g. "params.loss = \'triplet\' AND metrics.rsum > 400"')
-      .option('--metrics <list>', 'comma-separated metric keys (default: every i2t/*, t2i/* and rsum)')
+      .option('--filter <expr>', 'MLflow filter, e.g. "params.loss = \'triplet\' AND metrics.`val/rsum` > 400"')
+      .option('--metrics <list>', 'comma-separated metric keys (default: every val/i2t/*, val/t2i/* and val/rsum)')
       .option('--format <format>', 'table | md | csv | json', 'table')
       .option('--tracking-uri <uri>', 'MLflow server (default: $MLFLOW_TRACKING_URI, else the local store)')
       .option('--store <dir>', 'read this local MLflow store instead of a server')
       .option('--sweep <id>', 'the trial runs of a sweep (the id `shnet sweep` prints), ranked by --metric')
-      .option('--metric <key>', 'rank runs by this metric, highest first (default with --sweep: rsum)')
+      .option('--metric <key>', 'rank runs by this metric, highest first (default with --sweep: val/rsum)')
       .action((runs: string[], options: CompareOptions) => runCompare(runs, options));
   },
 };

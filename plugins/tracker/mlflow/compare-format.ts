@@ -9,8 +9,11 @@ export interface Comparison {
 
 export type CompareFormat = 'table' | 'md' | 'csv' | 'json';
 
-/** Retrieval metrics shown by default: every `i2t/*`, `t2i/*` and `rsum` present in any run. */
-const DEFAULT_METRIC = /^(i2t\/|t2i\/|rsum$)/;
+/**
+ * Retrieval metrics shown by default: every validation `val/i2t/*`, `val/t2i/*` and `val/rsum` present in any run
+ * (and the same keys without the prefix, as runs logged them before validation metrics were prefixed).
+ */
+const DEFAULT_METRIC = /^(val\/)?(i2t\/|t2i\/|rsum$)/;
 
 /** Picks the params whose values are not all equal across `runs`, and the metrics to show (given or default). */
 export function buildComparison(runs: RunSummary[], metrics?: readonly string[]): Comparison {

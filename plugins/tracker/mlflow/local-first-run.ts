@@ -89,6 +89,12 @@ export class LocalFirstRun implements TrackedRun {
     this.changed();
   }
 
+  async lastStep(key: string): Promise<number | undefined> {
+    let last: number | undefined;
+    for (const point of this.services.store.readMetric(this.stored, this.key(key))) last = last === undefined ? point.step : Math.max(last, point.step);
+    return last;
+  }
+
   async setTags(tags: Record<string, string>): Promise<void> {
     const { store, redactor } = this.services;
     for (const [key, value] of Object.entries(tags)) {

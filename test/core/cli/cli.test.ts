@@ -86,4 +86,22 @@ describe('shnet CLI (child process)', () => {
     assert.equal(resolved.loss.args.margin, 0.35);
     assert.equal(resolved.train.epochs, 3);
   });
+
+  it('checks a --resume folder before anything else, with one clear line: missing, a file, no checkpoint; dry runs too', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const empty = mkdtempSync(join(dir, 'run-'));
+    const cases: Array<[string[], RegExp]> = [
+      [['run', DEMO, '--resume', join(dir, 'does-not-exist')], /^shnet: cannot resume .*does-not-exist: no such run folder$/],
+      [['run', DEMO, '--dry-run', '--resume', join(dir, 'does-not-exist')], /^shnet: cannot resume .*does-not-exist: no such run folder$/],
+      [['run', DEMO, '--resume', file], /^shnet: cannot resume .*a-file: it is a file, not a run folder$/],
+      [['run', DEMO, '--resume', empty], /^shnet: cannot resume .*: it has no checkpoints\/last\.safetensors \(no epoch finished\)$/],
+    ];
+    for (const [args, message] of cases) {
+      const result = shnet(args);
+      assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr.trim(), message);
+      assert.equal(result.stdout, '', 'nothing printed, nothing built');
+    }
+  });
 });

@@ -67,7 +67,7 @@ torch.save(ck, sys.argv[2])`,
     assert.match(result.stdout, new RegExp(`wrote ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
     const state = readCheckpointState(out);
     assert.equal(state.epoch, 12);
-    assert.equal(state.bestRsum, 538);
+    assert.equal(state.bestScore, 538);
     const file = SafetensorsFile.open(out);
     try {
       // Stored [in, out]: the reference's [out, in] fc weight, transposed.

@@ -77,7 +77,7 @@ describe('docs/sweeps.md examples', () => {
     );
     const plan = planSweep(join(REPO_ROOT, 'recipes', 'shapes', 'sweep-ablation.yaml'), [], [manifest]);
     assert.equal(plan.trials.length, 15);
-    const image = (t: (typeof plan.trials)[number]) => (t.resolved.model as { image: Record<string, Record<string, unknown>> }).image;
+    const image = (t: (typeof plan.trials)[number]) => (t.prepared.resolved.model as { image: Record<string, Record<string, unknown>> }).image;
     assert.equal(image(plan.trials[0]).segmenter, null, 'step 1 is the baseline');
     assert.equal(image(plan.trials[14]).args.segmentGridTokens, true, 'step 5 is full 3SHNet');
   });

@@ -10,7 +10,7 @@ import { Linear } from '../../../core/nn/linear';
 import { createRng } from '../../../core/services/rng';
 import { assertStepFits } from '../../../core/train/memory';
 import { runParameters } from '../../../core/train/parameters';
-import { batchesOf, epochOrder, prefetchBatches } from '../../../core/train/sampler';
+import { batchesOf, captionBatchLoader, epochOrder, prefetchBatches } from '../../../core/train/sampler';
 import { buildTinyRun, disposeTinyRun, tinyRecipe, type TinyRun } from './fixtures';
 
 describe('memory guard: weights and training steps that do not fit are refused with a message', function () {
@@ -25,7 +25,7 @@ describe('memory guard: weights and training steps that do not fit are refused w
 
   const firstBatch = async () => {
     const split = await run.built.dataset.open('train');
-    return (await prefetchBatches(split, batchesOf(epochOrder(200, run.rng, 0), 8)).next()).value!;
+    return (await prefetchBatches(batchesOf(epochOrder(200, run.rng, 0), 8), captionBatchLoader(split)).next()).value!;
   };
 
   it('refuses a step whose weights, gradients and optimizer state alone cross the limit, without probing', async () => {

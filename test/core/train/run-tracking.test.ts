@@ -28,7 +28,7 @@ function readRun(store: string, experiment: string): TrackedRunRecord {
       '[r] = c.search_runs([e.experiment_id])',
       'rid = r.info.run_id',
       'arts = [a.path for a in c.list_artifacts(rid)] + [a.path for a in c.list_artifacts(rid, "checkpoints")]',
-      'hist = {k: [m.step for m in c.get_metric_history(rid, k)] for k in ("train/loss", "train/lr", "rsum", "test/rsum")}',
+      'hist = {k: [m.step for m in c.get_metric_history(rid, k)] for k in ("train/loss", "train/loss_all_negatives", "train/loss_hardest_negative", "train/lr", "val/rsum", "rsum", "test/rsum")}',
       'print(json.dumps({"status": r.info.status, "name": r.info.run_name, "tags": r.data.tags, "params": r.data.params,',
       '                  "metrics": r.data.metrics, "history": hist, "artifacts": arts}))',
     ].join('\n'),
@@ -65,8 +65,14 @@ describe('shnet run: training, evaluation and tracking end to end @slow', functi
     assert.equal(run.params['model.image.args.embedDim'], '16');
     assert.equal(run.params['train.batchSize'], '8');
     assert.equal(run.params.seed, '11');
-    assert.deepEqual(run.history['train/loss'], [5, 10, 15, 20, 25, 30, 35, 40, 45, 50]);
-    assert.deepEqual(run.history.rsum, [1, 2]);
+    // The warm-up epoch's loss (all negatives) and the next one's (hardest negative) are logged apart: each has its own scale.
+    assert.deepEqual(run.history['train/loss_all_negatives'], [5, 10, 15, 20, 25]);
+    assert.deepEqual(run.history['train/loss_hardest_negative'], [30, 35, 40, 45, 50]);
+    assert.deepEqual(run.history['train/loss'], []);
+    assert.deepEqual(run.history['train/lr'], [5, 10, 15, 20, 25, 30, 35, 40, 45, 50]);
+    // Validation metrics carry the val/ prefix, final ones test/.
+    assert.deepEqual(run.history['val/rsum'], [1, 2]);
+    assert.deepEqual(run.history.rsum, []);
     assert.deepEqual(run.history['test/rsum'], [2]);
     for (const key of ['i2t/R1', 'i2t/R5', 'i2t/R10', 't2i/R1', 't2i/R5', 't2i/R10']) assert.ok(Number.isFinite(run.metrics[`test/${key}`]), key);
     assert.deepEqual(run.artifacts.sort(), ['checkpoints', 'checkpoints/best.safetensors', 'evaluation.json', 'recipe.yaml']);

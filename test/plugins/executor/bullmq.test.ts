@@ -109,12 +109,13 @@ describe('bullmq executor: shnet worker processes against a real Redis @slow', f
     const combos = children.map((c) => `${param(c, 'optimizer.args.lr')}/${param(c, 'vars.embedDim')}`).sort();
     assert.deepEqual(combos, ['0.001/16', '0.001/8', '0.002/16', '0.002/8']);
 
-    // shnet compare --sweep ranks the four trials by rSum.
-    const compared = shnet(['compare', '--sweep', state.sweepId, '--metric', 'rsum', '--format', 'json'], { cwd: dir, env });
+    // shnet compare --sweep ranks the four trials by their last validation rSum (the default ranking).
+    const compared = shnet(['compare', '--sweep', state.sweepId, '--format', 'json'], { cwd: dir, env });
     assert.equal(compared.status, 0, compared.stderr);
     const table = JSON.parse(compared.stdout) as { runs: Array<{ metrics: Record<string, number> }> };
-    const rsums = table.runs.map((r) => r.metrics.rsum);
+    const rsums = table.runs.map((r) => r.metrics['val/rsum']);
     assert.equal(rsums.length, 4);
+    assert.ok(rsums.every(Number.isFinite), `val/rsum of each trial: ${rsums.join(', ')}`);
     assert.deepEqual(
       rsums,
       [...rsums].sort((a, b) => b - a),
