@@ -14,4 +14,6 @@ export function withOverrides(command: Command): Command {
 export interface GlobalOptions {
   verbose?: boolean;
   quiet?: boolean;
+  /** Run the code of plugin packages that recipes name (core/registry/plugin-trust.ts). */
+  allowPlugins?: boolean;
 }

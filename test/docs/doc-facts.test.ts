@@ -25,7 +25,9 @@ describe('documentation facts agree with the code', () => {
   });
 
   it("the demo's wall time is stated once (docs/recipes.md, How long it takes); other pages link there", () => {
-    const pages = ['README.md', ...readdirSync(join(REPO_ROOT, 'docs')).map((f) => `docs/${f}`), 'recipes/shapes/3shnet.yaml'].filter((p) => /\.(md|yaml)$/.test(p));
+    const pages = ['README.md', ...readdirSync(join(REPO_ROOT, 'docs')).map((f) => `docs/${f}`), 'recipes/shapes/3shnet.yaml'].filter((p) =>
+      /\.(md|yaml)$/.test(p),
+    );
     // A duration of the demo or of one run, in words or figures: "about five minutes", "under 10 minutes", "8.1 min".
     const stated = /(about|under|takes|in)\s+(\w+|\d+(\.\d+)?)\s+min(ute)?s?\b|\b(five|ten|\d+)-minute\b/i;
     for (const page of pages) {

@@ -223,6 +223,8 @@ describe('documented user journeys @slow', function () {
     });
 
     it('2: the package is listed, validated, tested by path and, once installed, by name', () => {
+      assert.match(stepWith(results, 'npx shnet manifest channel-gate/index.ts').stdout, /shnet-plugin\.json: highlight\/channel-gate$/m);
+      assert.ok(existsSync(join(dir, 'channel-gate', 'shnet-plugin.json')), 'the manifest as data beside the package');
       const listed = stepWith(results, 'npx shnet plugins highlight --recipe');
       assert.match(listed.stdout, /^ {2}channel-gate {2}Channel attention gate.*from shnet-channel-gate\]$/m);
       for (const text of ['npx shnet test-plugin channel-gate/index.ts', 'npx shnet test-plugin shnet-channel-gate']) {

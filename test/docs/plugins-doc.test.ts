@@ -60,6 +60,16 @@ describe('docs/plugins.md', function () {
     );
   });
 
+  it('`shnet manifest` writes its shnet-plugin.json from the code, and `--check` finds it current', () => {
+    const out = shnet(['manifest', join(dir, 'index.ts')]);
+    assert.equal(out.status, 0, out.stderr);
+    assert.match(out.stdout, /shnet-plugin\.json: highlight\/channel-gate$/m);
+    const written = JSON.parse(readFileSync(join(dir, 'shnet-plugin.json'), 'utf8')) as { name: string; plugins: Array<{ options: object }> };
+    assert.equal(written.name, 'shnet-channel-gate');
+    assert.match(JSON.stringify(written.plugins[0].options), /"reduction"/);
+    assert.equal(shnet(['manifest', join(dir, 'index.ts'), '--check']).status, 0);
+  });
+
   it('`shnet plugins highlight --recipe R` lists it, from its package', () => {
     const out = shnet(['plugins', 'highlight', '--recipe', join(dir, 'recipe.yaml')]);
     assert.equal(out.status, 0, out.stderr);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from 'shnet';
 
@@ -44,4 +44,21 @@ export function readLines(path: string): string[] {
   const lines = readFileSync(path, 'utf8').split(/\r?\n/);
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines;
+}
+
+/** Lines of a text file (a last line without a newline counts), read in blocks: a caption file can be large. */
+export function countLines(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const block = Buffer.alloc(1 << 20);
+    let lines = 0;
+    let last = 0x0a;
+    for (let n = readSync(fd, block); n > 0; n = readSync(fd, block)) {
+      for (let i = 0; i < n; i++) if (block[i] === 0x0a) lines++;
+      last = block[n - 1];
+    }
+    return last === 0x0a ? lines : lines + 1;
+  } finally {
+    closeSync(fd);
+  }
 }

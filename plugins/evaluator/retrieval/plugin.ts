@@ -10,6 +10,8 @@ import {
   type Static,
   Type,
   UsageError,
+  type NodeCheck,
+  type CheckProblem,
 } from 'shnet';
 
 import { evaluateRetrieval } from './evaluate';
@@ -92,6 +94,31 @@ export class RetrievalEvaluator implements Evaluator {
   }
 }
 
+/**
+ * Before anything is built: every protocol the final evaluation reports must be able to split the evaluated split
+ * (coco-5fold-1k is defined for exactly 5,000 images); without this, a mismatch is found after training.
+ */
+const checkRetrievalEvaluator: NodeCheck = ({ node, path, recipe, data }) => {
+  const split = (recipe.evaluate as { split?: string } | undefined)?.split;
+  const images = split !== undefined ? data?.splits[split]?.images : undefined;
+  if (images === undefined) return [];
+  const protocols = [node.args.protocol, ...((node.args.alsoReport as string[] | undefined) ?? [])].filter(
+    (p): p is RetrievalProtocolName => typeof p === 'string' && p in RETRIEVAL_PROTOCOLS,
+  );
+  const problems: CheckProblem[] = [];
+  for (const name of new Set(protocols)) {
+    const spec: ProtocolSpec = RETRIEVAL_PROTOCOLS[name];
+    if ((spec.images !== undefined && spec.images !== images) || images % spec.folds !== 0) {
+      const where = node.args.protocol === name ? `${path}.args.protocol` : `${path}.args.alsoReport`;
+      problems.push({
+        path: where,
+        message: `${name} is defined for ${spec.images ?? `a multiple of ${spec.folds}`} images, and split '${split}' (evaluate.split) has ${images}`,
+      });
+    }
+  }
+  return problems;
+};
+
 export const retrievalEvaluator = definePlugin({
   kind: 'evaluator',
   name: 'retrieval',
@@ -99,4 +126,5 @@ export const retrievalEvaluator = definePlugin({
   version: '1.0.0',
   options: retrievalOptions,
   plugin: RetrievalEvaluator,
+  check: checkRetrievalEvaluator,
 });
