@@ -1,6 +1,7 @@
 /**
  * shnet's additions to the wasm backend: the kernels training needs that wasm lacks, matmul routed onto XNNPACK,
- * slicing kernels that copy only the slice, and a faster transpose of the last two axes. Call
+ * slicing kernels that copy only the slice, a faster transpose of the last two axes, and an `Identity` that shares
+ * memory instead of copying (tfjs clones every tensor it saves for a backward pass). Call
  * {@link registerWasmKernels} before `tf.setBackend('wasm')`, so that the kernels' setup functions run when the
  * backend initialises; {@link selectBackend} does.
  *
@@ -12,6 +13,7 @@
  */
 import { rerouteMatMulKernels } from './batch-mat-mul';
 import { registerConv2DBackpropFilter } from './conv2d-backprop-filter';
+import { replaceIdentityKernel } from './identity';
 import { replaceSliceKernels } from './slice';
 import { replaceTransposeKernel } from './transpose';
 import { registerUnsortedSegmentSum } from './unsorted-segment-sum';
@@ -27,4 +29,5 @@ export function registerWasmKernels(): void {
   rerouteMatMulKernels();
   replaceSliceKernels();
   replaceTransposeKernel();
+  replaceIdentityKernel();
 }
