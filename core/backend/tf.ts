@@ -4,6 +4,7 @@
  * loaded later (`@tensorflow/tfjs-node`) and the wasm backend register into the same tfjs-core instance.
  */
 import * as tf from '@tensorflow/tfjs';
+import { installBackwardRelease } from './backward-memory';
 
 export * from '@tensorflow/tfjs';
 export { tf };
@@ -39,3 +40,5 @@ function muteCpuBanner(): void {
 }
 
 muteCpuBanner();
+// Backward passes release saved tensors and intermediate gradients once used (bit-identical gradients).
+installBackwardRelease(tf.engine());
