@@ -26,7 +26,7 @@ export interface Requirement {
 const onPath = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 const runs = (command: string, args: readonly string[]) => spawnSync(command, [...args], { stdio: 'ignore' }).status === 0;
 
-/** The Python with PyTorch the import tests use (see torch-python.ts). */
+/** The Python with PyTorch the import tests use (see test/support/torch-python.ts). */
 const torchPresent = () =>
   [process.env.SHNET_TORCH_PYTHON, '/usr/bin/python3', 'python3'].some((python) => python !== undefined && runs(python, ['-c', 'import torch']));
 

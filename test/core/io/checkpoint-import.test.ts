@@ -19,7 +19,7 @@ import { evaluation, TINY_INFO } from '../../support/plugin-harness';
 import { assertClose, restoreBackendAfterSuite } from '../../support/tensors';
 import { buildBert, writeModelDir } from '../../plugins/text-encoder/bert/fixtures';
 import { writeReferenceCheckpoint } from './reference-checkpoint';
-import { requireTorch } from './torch/torch-python';
+import { requireTorch } from '../../support/torch-python';
 
 const D = 8;
 

@@ -3,7 +3,7 @@
  * byte (struct-packed zip records), so that every declared size, CRC and compression method is the test's choice.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { runTorch } from './torch/torch-python';
+import { runTorch } from '../../support/torch-python';
 
 /** The reference checkpoint's image state dict alone, bare: `module.`-prefixed keys (`prefixed`) or not. */
 export function writeImageStateDict(python: string, reference: string, out: string, prefixed: boolean): void {

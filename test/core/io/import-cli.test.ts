@@ -19,7 +19,7 @@ import {
   writeTruncatedAtStart,
 } from './hostile-checkpoints';
 import { writeReferenceCheckpoint } from './reference-checkpoint';
-import { requireTorch, runTorch } from './torch/torch-python';
+import { requireTorch, runTorch } from '../../support/torch-python';
 
 const DEMO = join(REPO_ROOT, 'recipes', 'shapes', '3shnet.yaml');
 const EMBED = 8;

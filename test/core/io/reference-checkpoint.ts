@@ -2,7 +2,7 @@
  * A reference-shaped PyTorch checkpoint for the import tests, written by real torch.save.
  */
 import { TINY_CONFIG } from '../../plugins/text-encoder/bert/fixtures';
-import { runTorch } from './torch/torch-python';
+import { runTorch } from '../../support/torch-python';
 
 /**
  * Builds, with torch modules, state dicts shaped as the reference's `EncoderImageAggr` and `EncoderText` (3SHNet's

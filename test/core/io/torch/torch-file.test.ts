@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flattenTensors, readTorchFile, toPlain, TorchTensor } from '../../../../core/io/torch';
-import { requireTorch, runTorch } from './torch-python';
+import { requireTorch, runTorch } from '../../../support/torch-python';
 
 /**
  * Saves a dict of tensors with real torch.save (views chosen to exercise offsets, strides and dtypes), and prints

@@ -1,7 +1,8 @@
 /**
- * A Python with PyTorch, for tests that check shnet's reader against real `torch.save` output. PyTorch is not in
- * the pinned test venv (its wheel is hundreds of MB); Debian's `python3-torch` installs it for the system Python
- * (/usr/bin/python3), which `.ci/run` provides. `SHNET_TORCH_PYTHON` names another interpreter.
+ * A Python with PyTorch: for tests that check shnet's reader against real `torch.save` output, and for the
+ * benchmark's PyTorch peer (bench/torch-peer.ts). PyTorch is not in the pinned test venv (its wheel is hundreds of
+ * MB); Debian's `python3-torch` installs it for the system Python (/usr/bin/python3), which `.ci/run` provides.
+ * `SHNET_TORCH_PYTHON` names another interpreter.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 
