@@ -6,7 +6,8 @@
  *   1 backend peak   bench/backend-matmul.ts  matMul / conv2d GFLOP/s per installed backend vs numpy sgemm
  *   2 training step  bench/train-step.ts      the recipe's image + text model: steps/s, share of matMul peak, blocks
  *   3 evaluation     bench/evaluation.ts      COCO 5K similarity + ranks + metrics vs numpy sgemm; peak RSS
- *   4 inference      bench/inference.ts       image encoder images/s at batch 128 vs the PyTorch peer
+ *   4 vs PyTorch     bench/peer-comparison.ts the image encoder against its PyTorch peer, alternating in this run:
+ *                                            training step at batch 32, inference at batch 128
  *   5 streaming      bench/npy-streaming.ts   NpyReader vs cat
  *   6 memory         bench/memory.ts          tensors and RSS over N training steps
  *   7 wasm threads   bench/wasm-threads.ts    the wasm backend on one thread vs on every core (child processes)
@@ -25,7 +26,7 @@ const SECTIONS: [string, string][] = [
   ['1', 'backend-matmul'],
   ['2', 'train-step'],
   ['3', 'evaluation'],
-  ['4', 'inference'],
+  ['4', 'peer-comparison'],
   ['5', 'npy-streaming'],
   ['6', 'memory'],
   ['7', 'wasm-threads'],
@@ -35,7 +36,9 @@ const QUICK: Record<string, string> = {
   SHNET_BENCH_BATCH: '4',
   SHNET_BENCH_RUNS: '1',
   SHNET_BENCH_EVAL_IMAGES: '1000',
+  SHNET_BENCH_PEER_BATCH: '4',
   SHNET_BENCH_INFER_BATCH: '16',
+  SHNET_BENCH_PEER_ROUNDS: '1',
   SHNET_BENCH_MEMORY_STEPS: '3',
   SHNET_BENCH_MEMORY_BATCH: '2',
   SHNET_BENCH_NPY_ROWS: '300',
