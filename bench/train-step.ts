@@ -7,7 +7,10 @@
  * Run alone: node dist/bench/train-step.js [backend=auto] [runs=3] [batch=32] [text=bert|bigru]
  * Environment (what bench/index.ts sets): SHNET_BENCH_BACKEND, SHNET_BENCH_RUNS, SHNET_BENCH_BATCH,
  * SHNET_BENCH_TEXT, SHNET_BENCH_PEAKS (JSON {backend: matMul GFLOP/s}; measured here when absent). Batch and text
- * default to 32 and bert, on wasm to 8 and bigru (the reference step does not fit the wasm heap).
+ * default to 32 and bert; on wasm the text encoder defaults to bigru (at B = 32 the BERT-base step takes the wasm
+ * heap to within 60 MiB of its limit).
+ *
+ * Memory on wasm is counted in heap buffers (bench/heap-meter.ts), elsewhere as tf.profile's peak tensor bytes.
  */
 import { totalmem } from 'node:os';
 import { tf } from '../core/backend/tf';
@@ -18,11 +21,10 @@ import { createRng } from '../core/services/rng';
 import { matmulGflops } from './backend-matmul';
 import { total, trainingStepFlops, type BlockFlops } from './flops';
 import { buildModel, captions, EMBED_DIM, imageBatch, medianMs, REGIONS, type TextEncoderKind } from './model';
+import { WASM_HEAP_MAX, WasmHeapMeter } from './heap-meter';
 import { fmt, gflops, runSection, type Row, type SectionResult } from './report';
 
 const SECTION = '2 training step';
-/** The wasm heap ceiling (tfjs-backend-wasm 4.22 in Node). */
-const WASM_HEAP_BYTES = 3.6 * 2 ** 30;
 
 function option(position: number, env: string, fallback: string): string {
   const arg = process.argv[position];
@@ -47,10 +49,9 @@ export async function trainStep(): Promise<SectionResult> {
   const backend = option(2, 'SHNET_BENCH_BACKEND', 'auto') as BackendRequest;
   const runs = Number(option(3, 'SHNET_BENCH_RUNS', '3'));
   const info = await selectBackend(backend);
-  // On wasm the reference step (B = 32, BERT-base: ~6 GiB of tensors) exceeds the heap, past which wasm corrupts
-  // data silently, so its defaults are the largest step that fits with room to spare.
-  const onWasm = info.name === 'wasm';
-  const b = Number(option(4, 'SHNET_BENCH_BATCH', onWasm ? '8' : '32'));
+  const meter = WasmHeapMeter.attach();
+  const onWasm = meter != null;
+  const b = Number(option(4, 'SHNET_BENCH_BATCH', '32'));
   const textKind = option(5, 'SHNET_BENCH_TEXT', onWasm ? 'bigru' : 'bert') as TextEncoderKind;
   const peaks = JSON.parse(process.env.SHNET_BENCH_PEAKS ?? '{}') as Record<string, number>;
   const peak = peaks[info.name] ?? matmulGflops(1024, false, 3);
@@ -132,26 +133,46 @@ export async function trainStep(): Promise<SectionResult> {
       ratio: ms / stepMs,
     });
   }
-  // Peak tensor bytes of a forward + backward at B and B/2: the difference is what one more image costs, the rest
-  // (weights, gradients, AdamW moments, batch-independent temporaries) stays at any batch.
+  // Peak memory of a forward + backward at B and B/2: the difference is what one more image costs, the rest
+  // (weights, gradients, AdamW's moments, batch-independent temporaries) stays at any batch.
   const params = countTrainable(model.image) + countTrainable(model.text);
   const half = Math.max(1, Math.floor(b / 2));
   const halfBatch = imageBatch(half);
   const halfCaps = caps.slice(0, half);
-  const halfPeak = half < b ? (await tf.profile(() => tf.dispose(model.gradients(halfBatch, halfCaps)))).peakBytes : 0;
+  const peakOf = async (images: typeof batch, texts: string[]) => {
+    if (meter == null) return (await tf.profile(() => tf.dispose(model.gradients(images, texts)))).peakBytes;
+    meter.resetPeak();
+    tf.dispose(model.gradients(images, texts));
+    return meter.peak;
+  };
+  const stepPeak = await peakOf(batch, caps);
+  const halfPeak = half < b ? await peakOf(halfBatch, halfCaps) : 0;
   tf.dispose([halfBatch.regions, ...Object.values(halfBatch.segmentation ?? {})]);
-  const budget = info.name === 'wasm' ? WASM_HEAP_BYTES : 0.8 * totalmem();
-  const slope = half < b ? (profile.peakBytes - halfPeak) / (b - half) : 0;
-  const fixed = profile.peakBytes - slope * b;
+  const budget = onWasm ? WASM_HEAP_MAX : 0.8 * totalmem();
+  const slope = half < b ? (stepPeak - halfPeak) / (b - half) : 0;
+  const fixed = stepPeak - slope * b;
+  const what = onWasm ? 'peak wasm heap buffers' : 'peak tensor memory';
   rows.push({
     section: SECTION,
-    measure: `${name}: peak tensor memory of fwd+bwd (${fmt(params / 1e6)} M parameters; at B=${half}: ${fmt(halfPeak / 2 ** 20, 0)} MiB)`,
-    value: `${fmt(profile.peakBytes / 2 ** 20, 0)} MiB`,
+    measure: `${name}: ${what} of fwd+bwd (${fmt(params / 1e6)} M parameters; at B=${half}: ${fmt(halfPeak / 2 ** 20, 0)} MiB)`,
+    value: `${fmt(stepPeak / 2 ** 20, 0)} MiB`,
     // Extrapolated only when the two peaks give a usable slope (at small batches noise dominates).
     ...(slope > 2 ** 20
-      ? { against: `largest batch within ${fmt(budget / 2 ** 30)} GiB (${fmt(slope / 2 ** 20)} MiB per image)`, ratio: Math.floor((budget - fixed) / slope) }
+      ? {
+          against: `largest batch within ${onWasm ? 'the wasm heap limit' : '80 % of RAM'} ${fmt(budget / 2 ** 30, 2)} GiB (${fmt(slope / 2 ** 20)} MiB per image)`,
+          ratio: Math.floor((budget - fixed) / slope),
+        }
       : {}),
   });
+  if (meter) {
+    rows.push({
+      section: SECTION,
+      measure: `${name}: wasm heap size after the section (it only grows: buffers, fragmentation, packed weights)`,
+      value: `${fmt(meter.heapBytes() / 2 ** 20, 0)} MiB`,
+      against: `limit ${fmt(WASM_HEAP_MAX / 2 ** 20, 0)} MiB`,
+      ratio: meter.heapBytes() / WASM_HEAP_MAX,
+    });
+  }
   const byKernel = new Map<string, number>();
   for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (Number(k.kernelTimeMs) || 0));
   const kernelTotal = [...byKernel.values()].reduce((s, x) => s + x, 0);
