@@ -13,14 +13,16 @@
  *   7 wasm threads   bench/wasm-threads.ts    the wasm backend on one thread vs on every core (child processes)
  *
  * Sizes come from environment variables (each section's header lists its own). SHNET_BENCH_QUICK=1 gives a
- * run of a few minutes (batch 4, N = 1000 images, 3 memory steps, …); an explicitly set variable still wins.
- * SHNET_BENCH_SECTIONS=1,3 runs a subset. `--markdown FILE` also writes the table as Markdown.
+ * run of under 3 minutes (batch 4, N = 1000 images, 3 memory steps, …); an explicitly set variable still wins.
+ * Each section's wall time is a row of the table; the whole run's is the last row, against its budget (20 minutes
+ * at default sizes, 3 quick, on 2 cores with only wasm). SHNET_BENCH_SECTIONS=1,3 runs a subset. `--markdown FILE`
+ * also writes the table as Markdown.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { formatMarkdown, formatTable, parseSectionOutput, type Row } from './report';
+import { fmt, formatMarkdown, formatTable, parseSectionOutput, type Row } from './report';
 
 const SECTIONS: [string, string][] = [
   ['1', 'backend-matmul'],
@@ -36,6 +38,7 @@ const QUICK: Record<string, string> = {
   SHNET_BENCH_BATCH: '4',
   SHNET_BENCH_RUNS: '1',
   SHNET_BENCH_EVAL_IMAGES: '1000',
+  SHNET_BENCH_EVAL_RUNS: '1',
   SHNET_BENCH_PEER_BATCH: '4',
   SHNET_BENCH_INFER_BATCH: '16',
   SHNET_BENCH_PEER_ROUNDS: '1',
@@ -46,21 +49,27 @@ const QUICK: Record<string, string> = {
   SHNET_BENCH_ROUNDS: '1',
 };
 
+/** How long the whole run may take on 2 cores with only wasm (the default backend of a fresh clone). */
+const BUDGET_MINUTES = { full: 20, quick: 3 };
+
 const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(', ');
 
 function main(): void {
-  const env: NodeJS.ProcessEnv = { ...(process.env.SHNET_BENCH_QUICK === '1' ? QUICK : {}), ...process.env };
+  const quick = process.env.SHNET_BENCH_QUICK === '1';
+  const env: NodeJS.ProcessEnv = { ...(quick ? QUICK : {}), ...process.env };
   const wanted = env.SHNET_BENCH_SECTIONS?.split(',').map((s) => s.trim());
   const rows: Row[] = [];
   const started = new Date();
   const loadBefore = load();
+  const t00 = performance.now();
   for (const [id, script] of SECTIONS) {
     if (wanted != null && !wanted.includes(id)) continue;
     const t0 = performance.now();
     process.stderr.write(`bench: section ${id} (${script}) …`);
+    let section = `${id} ${script}`;
     try {
       const stdout = execFileSync(process.execPath, [join(__dirname, `${script}.js`), '--json'], {
         env,
@@ -70,17 +79,29 @@ function main(): void {
       });
       const result = parseSectionOutput(stdout);
       rows.push(...result.rows);
+      section = result.rows[0]?.section ?? section;
       // Later sections compare against the backend peaks of section 1.
       if (id === '1' && result.data) env.SHNET_BENCH_PEAKS = JSON.stringify(result.data);
     } catch (err) {
       const e = err as { stderr?: string; message: string };
-      rows.push({ section: `${id} ${script}`, measure: 'FAILED', value: (e.stderr ?? e.message).trim().split('\n').slice(-3).join(' / ') });
+      rows.push({ section, measure: 'FAILED', value: (e.stderr ?? e.message).trim().split('\n').slice(-3).join(' / ') });
     }
-    process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+    const seconds = (performance.now() - t0) / 1000;
+    rows.push({ section, measure: 'time of this section', value: `${fmt(seconds, 0)} s` });
+    process.stderr.write(` ${fmt(seconds, 0)} s\n`);
   }
+  const minutes = (performance.now() - t00) / 60000;
+  const budget = quick ? BUDGET_MINUTES.quick : BUDGET_MINUTES.full;
+  const complete = wanted == null;
+  rows.push({
+    section: 'all',
+    measure: `time of the whole run${quick ? ' (quick sizes)' : ''}${complete ? '' : ' (a subset: no target)'}`,
+    value: `${fmt(minutes, 1)} min`,
+    ...(complete ? { against: `${budget} min`, ratio: minutes / budget, target: '≤ 1 (2 cores, wasm)', met: minutes <= budget } : {}),
+  });
   const header =
     `shnet bench, ${started.toISOString()}: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; ` +
-    `load average before ${loadBefore}, after ${load()}${env.SHNET_BENCH_QUICK === '1' ? ' (quick sizes)' : ''}`;
+    `load average before ${loadBefore}, after ${load()}${quick ? ' (quick sizes)' : ''}`;
   console.log(header);
   console.log(formatTable(rows));
   const markdown = process.argv.indexOf('--markdown');
