@@ -48,6 +48,19 @@ def length_mask(lengths, width):
     return torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)
 
 
+def drop_regions(regions, lengths, p=0.2):
+    """VSE-infinity's size augmentation in training: each valid region is kept with probability 1 - p (at least one
+    per image); kept rows first, zero-padded to the longest. Returns the new regions and lengths."""
+    b, r, f = regions.shape
+    keep = (torch.rand(b, r) > p) & length_mask(lengths, r)
+    keep[keep.sum(1) == 0, 0] = True
+    counts = keep.sum(1)
+    out = regions.new_zeros(b, int(counts.max()), f)
+    for i in range(b):
+        out[i, : counts[i]] = regions[i][keep[i]]
+    return out, counts
+
+
 class TwoLayerMlp(nn.Module):
     """Linear -> BatchNorm1d over every token -> ReLU -> Linear; an output BatchNorm is held but never applied."""
 
@@ -133,7 +146,8 @@ class Gpo(nn.Module):
 
 
 class ImageEncoder(nn.Module):
-    """fc + residual MLP regions, category and grid tokens, both highlights, fusion MLP, compacted tokens, GPO, L2."""
+    """Region dropout in training, fc + residual MLP regions, category and grid tokens, both highlights, fusion MLP,
+    compacted tokens, GPO, L2."""
 
     def __init__(self):
         super().__init__()
@@ -151,6 +165,8 @@ class ImageEncoder(nn.Module):
         self.dropout = nn.Dropout(0.1)
 
     def forward(self, regions, lengths, label_map, class_grid, categories):
+        if self.training:
+            regions, lengths = drop_regions(regions, lengths)
         b, r, _ = regions.shape
         mask = length_mask(lengths, r)
         v0 = self.fc(regions)
