@@ -12,8 +12,9 @@ export { RETRIEVAL_METRICS, averageReports, recallMetrics, reportFromRanks, retr
 export type { RecallMetrics, RetrievalMetricName, RetrievalMetrics } from './metrics';
 export { RETRIEVAL_PROTOCOLS, protocolFolds, protocolName } from './protocols';
 export type { Fold, ProtocolReport, ProtocolSpec, RetrievalProtocolName } from './protocols';
-export { RankAccumulator, groundTruthOf, i2tRanks, imagesOf, retrievalRanks, t2iRanks } from './ranks';
+export { RankAccumulator, TIE_POLICIES, groundTruthOf, i2tRanks, imagesOf, retrievalRanks, t2iRanks } from './ranks';
 export type { BlockLayout, ScoreBound } from './ranks';
+export { writeRanksFile, type FoldRanks } from './ranks-file';
 export { MatmulSimilarity, groundTruthScores, matmulSimilarityAvailable, similarityBlock } from './similarity';
 export { embeddingSimilarity, ensembleSimilarity, matrixSimilarity, type SimilarityKernel, type SimilaritySource } from './sources';
 export { evaluateEmbeddings, evaluateRetrieval, evaluateSimilarity, evaluateSimilarityFiles, type EvaluateOptions } from './evaluate';

@@ -1,11 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'inversify';
-import type { EmbeddingSet, EvaluateOptions, EvaluationReport, Evaluator } from '../../../core/contracts/evaluation';
+import type { EmbeddingSet, EvaluateOptions, EvaluationReport, Evaluator, TiePolicy } from '../../../core/contracts/evaluation';
 import { UsageError } from '../../../core/errors';
 import { definePlugin } from '../../../core/registry/plugin-spec';
 import { PLUGIN_ARGS } from '../../../core/tokens';
 import { evaluateRetrieval } from './evaluate';
 import { RETRIEVAL_PROTOCOLS, type ProtocolSpec, type RetrievalProtocolName } from './protocols';
+import { TIE_POLICIES } from './ranks';
 import { type SimilaritySource, embeddingSimilarity, ensembleSimilarity } from './sources';
 
 export const retrievalOptions = Type.Object(
@@ -19,6 +20,13 @@ export const retrievalOptions = Type.Object(
       description: "further protocols reported beside the main one, their metrics prefixed by the protocol ('coco-5k/i2t/R1')",
     }),
     chunkRows: Type.Integer({ minimum: 1, default: 512, description: 'image rows of the similarity matrix held at once' }),
+    ties: Type.Union(
+      TIE_POLICIES.map((policy) => Type.Literal(policy)),
+      {
+        default: 'optimistic',
+        description: "equal scores: 'optimistic' counts only strictly greater scores against a query, 'pessimistic' counts ties too",
+      },
+    ),
   },
   { additionalProperties: false },
 );
@@ -55,22 +63,24 @@ export class RetrievalEvaluator implements Evaluator {
 
   private async report(source: SimilaritySource, options: EvaluateOptions): Promise<EvaluationReport> {
     const main = options.protocol ?? this.args.protocol;
-    const report = await this.run(source, main, options.saveSimilarity);
+    const ties = options.ties ?? this.args.ties;
+    if (!TIE_POLICIES.includes(ties)) throw new UsageError(`unknown tie policy '${String(ties)}' (known: ${TIE_POLICIES.join(', ')})`);
+    const report = await this.run(source, main, ties, { saveTo: options.saveSimilarity, saveRanks: options.saveRanks });
     const metrics: Record<string, number> = { ...report.metrics };
     // Extra protocols only with the configured main one: a validation call ('all') wants just its block.
     for (const extra of options.protocol === undefined ? this.args.alsoReport : []) {
-      const other = await this.run(source, extra);
+      const other = await this.run(source, extra, ties);
       for (const [key, value] of Object.entries(other.metrics)) metrics[`${extra}/${key}`] = value;
     }
-    return { protocol: main, metrics, folds: report.folds.length > 1 ? report.folds : undefined };
+    return { protocol: main, ties, metrics, folds: report.folds.length > 1 ? report.folds : undefined };
   }
 
-  private run(source: SimilaritySource, name: string, saveTo?: string) {
+  private run(source: SimilaritySource, name: string, ties: TiePolicy, save: { saveTo?: string; saveRanks?: string } = {}) {
     if (name !== 'all' && !(name in RETRIEVAL_PROTOCOLS)) {
       throw new UsageError(`unknown retrieval protocol '${name}' (known: all, ${Object.keys(RETRIEVAL_PROTOCOLS).join(', ')})`);
     }
     const protocol: RetrievalProtocolName | ProtocolSpec = name === 'all' ? { folds: 1 } : (name as RetrievalProtocolName);
-    return evaluateRetrieval(source, { protocol, chunkRows: this.args.chunkRows, saveTo });
+    return evaluateRetrieval(source, { protocol, chunkRows: this.args.chunkRows, ties, ...save });
   }
 }
 

@@ -2,6 +2,7 @@
  * The evaluation protocols of §5: which images form each fold. Every fold is evaluated on its own
  * `[n, 5n]` block of the similarity matrix (its images and their captions), and each metric is averaged over folds.
  */
+import type { TiePolicy } from '../../../core/contracts/evaluation';
 import type { RetrievalMetrics } from './metrics';
 
 /** A protocol: the number of equal folds, and the image count it is defined for (any, when absent). */
@@ -30,6 +31,8 @@ export interface Fold {
 /** Result of a protocol: per-metric means over folds, and each fold's own report (one fold: the same numbers). */
 export interface ProtocolReport {
   protocol: string;
+  /** The tie policy the ranks were counted with. */
+  ties: TiePolicy;
   metrics: RetrievalMetrics;
   folds: RetrievalMetrics[];
 }
