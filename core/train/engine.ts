@@ -11,6 +11,7 @@ import { loadCheckpoint, readCheckpointState, saveCheckpoint, type CheckpointSta
 import { encodeSplit } from './encode';
 import { disposeImageInputs, imageInputsFromHost } from './inputs';
 import { assertStepFits } from './memory';
+import { MetricWindow } from './metric-window';
 import { runParameters } from './parameters';
 import { ProgressReporter } from './progress';
 import { batchesOf, epochOrder, prefetchBatches } from './sampler';
@@ -124,8 +125,7 @@ async function train(options: TrainOptions, tracked: TrackedRun | null, interrup
     const forward = rng.fork(`forward-${epoch}`);
     const batches = batchesOf(epochOrder(5 * trainSplit.numImages, rng, epoch), settings.batchSize);
     let epochLoss = 0;
-    let windowLoss = 0;
-    let windowSteps = 0;
+    const window = new MetricWindow();
     for await (const batch of prefetchBatches(trainSplit, batches)) {
       if (!probed) {
         await assertStepFits(ctx, batch, settings.batchSize, rng);
@@ -139,19 +139,18 @@ async function train(options: TrainOptions, tracked: TrackedRun | null, interrup
         disposeImageInputs(inputs);
       }
       epochLoss += result.loss;
-      windowLoss += result.loss;
-      windowSteps++;
+      window.add({ loss: result.loss, grad_norm: result.gradNorm, ...result.embeddings });
       options.hooks?.afterStep?.(state.step, result.loss);
       progress.tick(epoch, settings.epochs, state.step);
       if ((state.step + 1) % settings.logEvery === 0 || state.step + 1 === totalSteps) {
         const lr = result.learningRates.get('default') ?? [...result.learningRates.values()][0];
-        progress.report(epoch, settings.epochs, state.step, windowLoss / windowSteps, lr);
+        progress.report(epoch, settings.epochs, state.step, window.mean('loss'), lr);
         await tracked?.logMetrics([
-          { key: 'train/loss', value: windowLoss / windowSteps, step: state.step + 1 },
+          ...window.keys().map((key) => ({ key: `train/${key}`, value: window.mean(key), step: state.step + 1 })),
+          { key: 'train/grad_norm_max', value: window.max('grad_norm'), step: state.step + 1 },
           { key: 'train/lr', value: lr, step: state.step + 1 },
         ]);
-        windowLoss = 0;
-        windowSteps = 0;
+        window.clear();
       }
       state.step++;
       // A step never leaves the microtask queue on its own (data-set promises resolve at once): yield to the
