@@ -18,6 +18,8 @@ export interface EvaluationReport {
   readonly ties?: TiePolicy;
   readonly metrics: Readonly<Record<string, number>>;
   readonly folds?: ReadonlyArray<Readonly<Record<string, number>>>;
+  /** The same metrics for random rankings on one block of the protocol (`rsum` included): the scale to read them on. */
+  readonly chance?: Readonly<Record<string, number>>;
 }
 
 /** Equal scores rank in the query's favour (`optimistic`: strictly greater scores count) or against it. */

@@ -4,7 +4,7 @@
  */
 import type { TiePolicy } from '../../../core/contracts/evaluation';
 import { NpyStreamWriter } from '../../../core/io/npy/npy';
-import { averageReports, reportFromRanks } from './metrics';
+import { averageReports, chanceReport, reportFromRanks } from './metrics';
 import { type Fold, type ProtocolReport, type ProtocolSpec, type RetrievalProtocolName, protocolFolds, protocolName } from './protocols';
 import { RankAccumulator } from './ranks';
 import { checkRanksPath, writeRanksFile } from './ranks-file';
@@ -47,7 +47,7 @@ export async function evaluateRetrieval(source: SimilaritySource, options: Evalu
   const name = protocolName(options.protocol);
   if (options.saveRanks !== undefined) writeRanksFile(options.saveRanks, name, ties, finished);
   const reports = finished.map(({ i2t, t2i }) => reportFromRanks(i2t, t2i));
-  return { protocol: name, ties, metrics: averageReports(reports), folds: reports };
+  return { protocol: name, ties, metrics: averageReports(reports), folds: reports, chance: chanceReport(folds[0].images) };
 }
 
 /**

@@ -8,8 +8,8 @@
  * report.metrics['rsum']; // mean over the 5 folds; report.folds holds each fold's metrics
  * ```
  */
-export { RETRIEVAL_METRICS, averageReports, recallMetrics, reportFromRanks, retrievalReport } from './metrics';
-export type { RecallMetrics, RetrievalMetricName, RetrievalMetrics } from './metrics';
+export { RETRIEVAL_METRICS, averageReports, chanceReport, recallMetrics, reportFromRanks, retrievalReport } from './metrics';
+export type { ChanceMetrics, RecallMetrics, RetrievalMetricName, RetrievalMetrics } from './metrics';
 export { RETRIEVAL_PROTOCOLS, protocolFolds, protocolName } from './protocols';
 export type { Fold, ProtocolReport, ProtocolSpec, RetrievalProtocolName } from './protocols';
 export { RankAccumulator, TIE_POLICIES, groundTruthOf, i2tRanks, imagesOf, retrievalRanks, t2iRanks } from './ranks';

@@ -72,7 +72,7 @@ export class RetrievalEvaluator implements Evaluator {
       const other = await this.run(source, extra, ties);
       for (const [key, value] of Object.entries(other.metrics)) metrics[`${extra}/${key}`] = value;
     }
-    return { protocol: main, ties, metrics, folds: report.folds.length > 1 ? report.folds : undefined };
+    return { protocol: main, ties, metrics, folds: report.folds.length > 1 ? report.folds : undefined, chance: report.chance };
   }
 
   private run(source: SimilaritySource, name: string, ties: TiePolicy, save: { saveTo?: string; saveRanks?: string } = {}) {

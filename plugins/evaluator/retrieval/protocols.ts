@@ -3,7 +3,7 @@
  * `[n, 5n]` block of the similarity matrix (its images and their captions), and each metric is averaged over folds.
  */
 import type { TiePolicy } from '../../../core/contracts/evaluation';
-import type { RetrievalMetrics } from './metrics';
+import type { ChanceMetrics, RetrievalMetrics } from './metrics';
 
 /** A protocol: the number of equal folds, and the image count it is defined for (any, when absent). */
 export interface ProtocolSpec {
@@ -35,6 +35,8 @@ export interface ProtocolReport {
   ties: TiePolicy;
   metrics: RetrievalMetrics;
   folds: RetrievalMetrics[];
+  /** The recalls and rSum random rankings would get on one block (fold) of this protocol. */
+  chance: ChanceMetrics;
 }
 
 /** The folds of `protocol` over `images` images; throws when the protocol cannot split them. */
