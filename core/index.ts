@@ -28,3 +28,4 @@ export { tf } from './backend/tf';
 export { inject, injectable, ContainerModule } from 'inversify';
 export { Type, type Static } from '@sinclair/typebox';
 export { shnetVersion } from './version';
+export { shellWord } from './cli/shell-word';

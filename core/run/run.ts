@@ -17,6 +17,7 @@ import { buildRun, parameterCount } from './build-run';
 import { checkModel } from './check-model';
 import { prepareRecipe } from './prepare';
 import { runSegmenterStage } from './segmenter-run';
+import { summarizeRun, type RunSummary, type SeedSource } from './summary';
 
 export interface RunOptions {
   readonly recipe: string;
@@ -33,6 +34,8 @@ export interface RunOutcome {
   readonly runDir?: string;
   readonly hash: string;
   readonly seed?: number;
+  /** The end-of-run summary of a trained run (not of a dry run or a segmenter stage). */
+  readonly summary?: RunSummary;
 }
 
 /**
@@ -49,6 +52,7 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
   if (settings.stage === 'segmenter' && options.resume)
     throw new UsageError('--resume is not supported for stage: segmenter recipes (the stage is short: run it again)');
   const resumed = options.resume ? resumePoint(options.resume, prepared.hash, options.force ?? false, logger) : null;
+  const seedSource: SeedSource = resumed?.state.seed !== undefined ? 'resumed' : settings.seed !== undefined ? 'recipe' : 'drawn';
   const seed = resumed?.state.seed ?? settings.seed ?? randomInt(2 ** 32 - 1);
   const name = settings.name ?? basename(options.recipe, extname(options.recipe));
   const runDir = options.resume ?? trialRunDir() ?? join(settings.output, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -75,8 +79,18 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
   }
   const check = await checkModel(built, settings.train.split, rng.fork('model-check'));
   logger.info(`model check passed: ${check.batch} images and captions -> ${check.dim}-d unit embeddings`);
-  await trainAndEvaluate({ built, settings, context, rng, backend, runName: name, logger, resumeFrom: resumed?.checkpoint });
-  return { runDir, hash: prepared.hash, seed };
+  const result = await trainAndEvaluate({ built, settings, context, rng, backend, runName: name, logger, resumeFrom: resumed?.checkpoint });
+  const summary = summarizeRun({
+    recipe: options.recipe,
+    overrides: options.overrides,
+    runDir,
+    seed,
+    seedSource,
+    backend,
+    resolved: prepared.resolved,
+    result,
+  });
+  return { runDir, hash: prepared.hash, seed, summary };
 }
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvaluationReport } from '../contracts/evaluation';
 import type { BackendInfo, Logger, Rng, RunContext } from '../contracts/services';
-import type { RunStatus, TrackedRun } from '../contracts/tracker';
+import type { RunStatus, RunView, TrackedRun } from '../contracts/tracker';
 import { RunFailure } from '../errors';
 import type { RootSettingsValue } from '../recipe/root';
 import type { BuiltRun } from '../run/build-run';
@@ -41,8 +41,20 @@ export interface TrainResult {
   readonly bestRsum: number | null;
   /** Final evaluation on `evaluate.split` with the best weights (null without an evaluator). */
   readonly test: EvaluationReport | null;
+  /** The split `test` was measured on. */
+  readonly testSplit: { readonly name: string; readonly numImages: number } | null;
+  /** Where the run was tracked (null without a tracker). */
+  readonly tracking: RunTracking | null;
   readonly checkpoints: { readonly best: string; readonly last: string };
   readonly steps: number;
+}
+
+/** The tracked run's ids and where to look at it, read once the run is finished (and delivered, when it could be). */
+export interface RunTracking {
+  readonly runId: string;
+  readonly experimentId: string;
+  readonly remoteRunId?: string;
+  readonly view?: RunView;
 }
 
 /**
@@ -61,10 +73,10 @@ export async function trainAndEvaluate(options: TrainOptions): Promise<TrainResu
     logger.warn(`${s} received: stopping after the current step`);
   });
   let status: Exclude<RunStatus, 'RUNNING'> = 'FAILED';
+  let result: Omit<TrainResult, 'tracking'>;
   try {
-    const result = await train(options, tracked, () => signal);
+    result = await train(options, tracked, () => signal);
     status = 'FINISHED';
-    return result;
   } catch (error) {
     if (signal !== null) status = 'KILLED';
     throw error;
@@ -72,9 +84,11 @@ export async function trainAndEvaluate(options: TrainOptions): Promise<TrainResu
     removeHandlers();
     if (tracked) await tracked.finish(status);
   }
+  const tracking = tracked ? { runId: tracked.runId, experimentId: tracked.experimentId, remoteRunId: tracked.remoteRunId, view: tracked.view?.() } : null;
+  return { ...result, tracking };
 }
 
-async function train(options: TrainOptions, tracked: TrackedRun | null, interrupted: () => NodeJS.Signals | null): Promise<TrainResult> {
+async function train(options: TrainOptions, tracked: TrackedRun | null, interrupted: () => NodeJS.Signals | null): Promise<Omit<TrainResult, 'tracking'>> {
   const { built, context, logger, rng } = options;
   const { train: settings, evaluate } = options.settings;
   const checkpointDir = join(context.runDir, 'checkpoints');
@@ -187,9 +201,11 @@ async function train(options: TrainOptions, tracked: TrackedRun | null, interrup
   }
 
   let test: EvaluationReport | null = null;
+  let testSplit: TrainResult['testSplit'] = null;
   if (built.evaluator) {
     if (state.bestWritten) loadCheckpoint(checkpoints.best, params);
     const split = await built.dataset.open(evaluate.split);
+    testSplit = { name: split.name, numImages: split.numImages };
     test = await built.evaluator.evaluate(await encodeSplit(split, split.numImages, built, rng.fork('test')));
     logger.info(
       `test on '${split.name}' (${split.numImages} images, ${test.protocol}, ${state.bestWritten ? 'best' : 'initial'} weights): ${formatMetrics(test.metrics)}`,
@@ -208,7 +224,7 @@ async function train(options: TrainOptions, tracked: TrackedRun | null, interrup
     await tracked.logArtifact(join(context.runDir, 'recipe.yaml'));
     if (state.bestWritten) await tracked.logArtifact(checkpoints.best, 'checkpoints');
   }
-  return { epochLosses, validation, bestRsum: state.bestRsum, test, checkpoints, steps: state.step };
+  return { epochLosses, validation, bestRsum: state.bestRsum, test, testSplit, checkpoints, steps: state.step };
 }
 
 function formatMetrics(metrics: Readonly<Record<string, number>>): string {
