@@ -40,6 +40,8 @@ export interface ResultsRow {
   readonly std: number;
   /** Mean over the seeds of every test metric. */
   readonly metrics: Readonly<Record<string, number>>;
+  /** The table's test metrics of each seed, in `seeds` order. */
+  readonly perSeed?: ReadonlyArray<Readonly<Record<string, number>>>;
 }
 
 /** A known baseline figure for a run's data: the row, and where it was measured. */

@@ -109,12 +109,15 @@ describe('documented user journeys @slow', function () {
     });
 
     it('the documented ways of finding the run show it', () => {
-      const [, , compare, rest, setRun] = results;
+      const [, run, compare, rest, setRun] = results;
+      // The end-of-run summary names the run and its page on the tracking server.
+      assert.match(run.stdout, /^MLflow +experiment shapes \(id \d+\), run [0-9a-f]{32}/m);
+      assert.match(run.stdout, /^look at it +http:\/\/127\.0\.0\.1:\d+\/#\/experiments\/\d+\/runs\/[0-9a-f]{32}$/m);
       assert.match(compare.stdout, /shapes-3shnet-margin-lambda/);
       assert.match(rest.stdout, /^loss\.args\.margin = 0\.1$/m);
       assert.match(rest.stdout, /^model\.image\.highlight\.spatial\.args\.lambda = 8$/m);
       assert.match(rest.stdout, /^UI: http:\/\/127\.0\.0\.1:\d+\/#\/experiments\/\d+$/m);
-      assert.equal(setRun.stdout.match(/shapes-3shnet-margin-lambda/g)?.length, 2, setRun.stdout);
+      assert.equal(setRun.stdout.match(/^[0-9a-f]{32} +shapes-3shnet-margin-lambda\b/gm)?.length, 2, setRun.stdout);
     });
 
     it('`shnet schema --out` wrote the JSON Schema the modeline points to', () => {
