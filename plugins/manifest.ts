@@ -2,8 +2,8 @@
  * The built-in manifest: every plugin that ships with shnet, one registration line each. Core loads this file by
  * path (it never imports `plugins/`); external packages export a manifest of the same shape.
  */
-import type { PluginManifest } from '../core/registry/plugin-spec';
-import { shnetVersion } from '../core/version';
+import { type PluginManifest, shnetVersion } from 'shnet';
+
 import { gpoAggregatorSpec } from './aggregator/gpo';
 import { maxAggregatorSpec } from './aggregator/max';
 import { meanAggregatorSpec } from './aggregator/mean';
@@ -23,6 +23,7 @@ import { precomputedSegmenterSpec } from './segmenter/precomputed';
 import { bertTextEncoderSpec } from './text-encoder/bert';
 import { bigruTextEncoderSpec } from './text-encoder/bigru';
 import { retrievalEvaluator } from './evaluator/retrieval/plugin';
+import { precompCommands } from './dataset/precomp/command';
 import { precompDataset } from './dataset/precomp/plugin';
 import { shapesCommands, shapesDataset } from './dataset/shapes';
 import { mlflowCommands, mlflowTracker } from './tracker/mlflow';
@@ -58,5 +59,5 @@ export const manifest: PluginManifest = {
     localExecutorSpec,
     bullmqExecutorSpec,
   ],
-  commands: [...mlflowCommands, ...shapesCommands, ...bullmqCommands],
+  commands: [...mlflowCommands, ...shapesCommands, ...precompCommands, ...bullmqCommands],
 };

@@ -7,6 +7,7 @@
  * `require`, so neither the build nor the tests need them.
  */
 import { availableParallelism } from 'node:os';
+import type { BackendInfo } from '../contracts/services';
 import { tf } from './tf';
 import { registerWasmKernels } from './wasm-kernels';
 import { threadedWasmFallback, useThreadedWasm, MAX_WASM_THREADS } from './wasm-kernels/threaded-wasm';
@@ -29,21 +30,11 @@ export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as 
 /** One of {@link BACKEND_NAMES}. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-/** What a recipe or the CLI may ask for. */
-export type BackendRequest = BackendName | 'auto';
+/** What a recipe or the CLI may ask for: a backend by name, or `auto` (the best that works). */
+export const BACKEND_REQUESTS = ['auto', ...BACKEND_NAMES] as const;
 
-/** The backend in use, for the caller to log (see {@link describeBackend}). */
-export interface BackendInfo {
-  name: BackendName;
-  /** Threads the backend computes with. */
-  threads: number;
-  /** Whether the wasm binary uses WebAssembly SIMD (wasm only). */
-  simd?: boolean;
-  /** For `auto`: why each better backend was skipped, one `name: reason` line each. */
-  reason?: string[];
-  /** Why the backend runs on fewer threads than asked for (wasm: the threaded build could not start). */
-  note?: string;
-}
+/** One of {@link BACKEND_REQUESTS}. */
+export type BackendRequest = (typeof BACKEND_REQUESTS)[number];
 
 /**
  * Threads the wasm backend computes with: `SHNET_WASM_THREADS` when set (1 = the single-threaded build), else one
@@ -157,8 +148,8 @@ let selected: { request: BackendRequest; tfjsName: string; info: BackendInfo } |
  */
 export async function selectBackend(request: BackendRequest = 'auto'): Promise<BackendInfo> {
   if (selected?.request === request && tf.engine().backendName === selected.tfjsName) return selected.info;
-  if (request !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(request)) {
-    throw new Error(`Unknown backend '${request}'. Known: auto, ${BACKEND_NAMES.join(', ')}`);
+  if (!(BACKEND_REQUESTS as readonly string[]).includes(request)) {
+    throw new Error(`Unknown backend '${request}'. Known: ${BACKEND_REQUESTS.join(', ')}`);
   }
   const previous = tf.engine().backendName;
   const tried = request === 'auto' ? BACKEND_NAMES : [request];
@@ -167,8 +158,7 @@ export async function selectBackend(request: BackendRequest = 'auto'): Promise<B
     const candidate = CANDIDATES[name];
     const failure = await activate(candidate);
     if (failure == null) {
-      const info: BackendInfo = { name, ...(await candidate.describe()) };
-      if (skipped.length > 0) info.reason = skipped;
+      const info: BackendInfo = { name, ...(await candidate.describe()), ...(skipped.length > 0 ? { reason: skipped } : {}) };
       selected = { request, tfjsName: candidate.tfjsName, info };
       return info;
     }

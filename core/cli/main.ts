@@ -3,7 +3,8 @@ import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { ShnetError } from '../errors';
 import type { PluginManifest } from '../registry/plugin-spec';
-import { builtinManifest } from '../run/prepare';
+import { builtinManifest } from '../registry/builtin';
+import { allowRecipePlugins } from '../registry/plugin-trust';
 import { runRecipe } from '../run/run';
 import { formatRunSummary } from '../run/summary';
 import { StderrLogger } from '../services/logger';
@@ -11,6 +12,7 @@ import { shnetVersion } from '../version';
 import { registerEncode } from './commands/encode';
 import { registerEval } from './commands/eval';
 import { registerImport } from './commands/import';
+import { registerManifest } from './commands/manifest';
 import { registerPlugins } from './commands/plugins';
 import { registerSchema } from './commands/schema';
 import { registerSweep } from './commands/sweep';
@@ -25,8 +27,12 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
     .version(shnetVersion)
     .option('--verbose', 'debug logging, and stack traces for errors')
     .option('--quiet', 'warnings and errors only')
+    .option('--allow-plugins', "run the code of plugin packages that recipes name in 'plugins:' (without it they are read as data only)")
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', () => {
+      if (program.opts<GlobalOptions>().allowPlugins) allowRecipePlugins();
+    });
 
   withOverrides(
     program
@@ -55,6 +61,7 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
   registerEncode(program, manifests, () => loggerFor(program));
   registerSweep(program, manifests, () => loggerFor(program));
   registerTestPlugin(program, manifests);
+  registerManifest(program);
   for (const manifest of manifests) for (const command of manifest.commands ?? []) command.register(program);
   for (const command of program.commands) command.exitOverride();
   return program;

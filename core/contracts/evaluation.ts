@@ -1,5 +1,5 @@
 /**
- * `evaluator`: retrieval metrics from embeddings under a protocol (§5 of the spec). Embeddings are host arrays:
+ * `evaluator`: retrieval metrics from embeddings under a protocol (docs/evaluation.md). Embeddings are host arrays:
  * evaluation works in bounded memory on chunks, never on the full N×5N matrix unless asked to save it.
  */
 
@@ -45,8 +45,14 @@ export interface Evaluator {
   readonly protocol: string;
   evaluate(embeddings: EmbeddingSet, options?: EvaluateOptions): Promise<EvaluationReport>;
   /**
+   * Checks, before anything is encoded, that a call with `options` on a split of `numImages` images can be made (a
+   * protocol that exists and fits the split's size); throws a `UsageError` naming the problem. Commands call it
+   * first so that a mistyped `--protocol` costs nothing.
+   */
+  checkOptions?(options: EvaluateOptions, numImages: number): void;
+  /**
    * Evaluates saved `[N, 5N]` similarity matrices (`.npy`), their element-wise mean when several: the ensemble
-   * ("hybrid") level of §5, and re-evaluation of a saved matrix under another protocol. `saveSimilarity` writes
+   * ("hybrid") level (docs/evaluation.md), and re-evaluation of a saved matrix under another protocol. `saveSimilarity` writes
    * the (averaged) matrix.
    */
   evaluateSimilarity?(paths: readonly string[], options?: EvaluateOptions): Promise<EvaluationReport>;

@@ -1,7 +1,7 @@
 import type { Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs';
 import type { ForwardMode, ParameterOwner } from './module';
 
-/** Segmentation tensors for a batch (the three outputs of a segmenter, §2.1 of the spec). */
+/** Segmentation tensors for a batch (the three outputs of a segmenter, docs/model.md). */
 export interface Segmentation {
   /** Class-score grid `[B, C, g, g]`. */
   readonly classGrid: Tensor4D;
@@ -63,7 +63,7 @@ export interface Segmenter extends ParameterOwner {
  */
 export interface HighlightModule extends ParameterOwner {
   /**
-   * @param regions `[B, R, D]` region embeddings (V0 of the spec: the fc output)
+   * @param regions `[B, R, D]` region embeddings (V0 in docs/model.md: the fc output)
    * @param lengths `[B]` valid regions per image; padded regions must not influence valid regions' attention
    * @returns `[B, R, D]`; rows past each length are unspecified (the reference leaves them non-zero, and they enter
    *   the fusion MLP's BatchNorm statistics, so zeroing them would change the valid outputs in training)

@@ -32,6 +32,8 @@ export interface BackendInfo {
   readonly simd?: boolean;
   /** Under `auto`: why each better backend was skipped, one `name: reason` line each. */
   readonly reason?: readonly string[];
+  /** Why the backend runs on fewer threads than asked for (wasm: the threaded build could not start). */
+  readonly note?: string;
 }
 
 /** Facts about the data set that the model must agree with; bound once the dataset node is built. */
@@ -60,4 +62,6 @@ export interface RunContext {
   readonly recipeHash: string;
   /** The seed actually used. */
   readonly seed: number;
+  /** The plugin packages the recipe's `plugins:` list loaded, as `name@version` (the run records them). */
+  readonly plugins?: readonly string[];
 }

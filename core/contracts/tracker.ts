@@ -53,6 +53,11 @@ export interface TrackedRun {
   logParams(params: Record<string, string | number | boolean>): Promise<void>;
   /** Metrics only append; points are delivered in the order they were logged, exactly once. */
   logMetrics(points: MetricPoint[]): Promise<void>;
+  /**
+   * The highest step this run holds for `key`, or undefined when it holds none. A resumed training loop uses it to
+   * log each (key, step) once: it repeats the steps after its last checkpoint, which were logged before the stop.
+   */
+  lastStep?(key: string): Promise<number | undefined>;
   /** Tags are last-write-wins. */
   setTags(tags: Record<string, string>): Promise<void>;
   /** Uploads a local file (or a folder, recursively) under `artifactPath` (default: the run's artifact root). */

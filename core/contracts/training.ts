@@ -17,6 +17,12 @@ export interface Loss extends Partial<ParameterOwner> {
    * @returns scalar loss
    */
   compute(images: Tensor2D, captions: Tensor2D, progress: TrainingProgress): Scalar;
+  /**
+   * The name of the objective in force at `progress`, for a loss that changes objective during training (the hinge
+   * loss sums all negatives in warm-up, then takes the hardest). The training loss is logged as
+   * `train/loss_<objective>`, so each objective's values get a chart on their own scale; `train/loss` otherwise.
+   */
+  objective?(progress: TrainingProgress): string;
 }
 
 /** Serialisable optimizer state: named slot tensors plus plain numbers. */

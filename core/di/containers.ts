@@ -14,14 +14,15 @@ export function createRootContainer(manifests: readonly PluginManifest[], logger
 /** Services of one run (or one sweep trial): every run gets its own child container, so nothing leaks between runs. */
 export interface RunServices {
   readonly rng: Rng;
-  readonly backend: BackendInfo;
+  /** Null for containers that build no tensor-owning plugin (a tracker, an executor): `BACKEND` is then unbound. */
+  readonly backend: BackendInfo | null;
   readonly context: RunContext;
 }
 
 export function createRunContainer(root: Container, services: RunServices): Container {
   const run = new Container({ parent: root, defaultScope: 'Singleton' });
   run.bind(RNG).toConstantValue(services.rng);
-  run.bind(BACKEND).toConstantValue(services.backend);
+  if (services.backend !== null) run.bind(BACKEND).toConstantValue(services.backend);
   run.bind(RUN_CONTEXT).toConstantValue(services.context);
   return run;
 }

@@ -2,7 +2,7 @@
  * Writing safetensors files (Hugging Face's format, described in `./safetensors`): shnet's checkpoints use it so any
  * tool can open them. Reading, of these files and of foreign ones, is `./safetensors`.
  */
-import { writeFileAtomic, type AtomicWriteHooks } from './atomic-write';
+import { writeFileAtomic, type AtomicWriteHooks } from '../atomic-write';
 
 /** Element types shnet writes (float weights and slots; integer tensors such as step counts). */
 export type SafetensorsDtype = 'F32' | 'I32';

@@ -1,6 +1,6 @@
 /**
  * The reference's fixed 1-D sinusoidal position encoding (`positional_encoding_1d`, used by GPO with width 32 and by
- * VSpM with width 8, spec §2.4/§2.5):
+ * VSpM with width 8, docs/model.md):
  *   PE[p, 2i] = sin(p · 10000^(−2i/d)),  PE[p, 2i+1] = cos(p · 10000^(−2i/d)).
  * Computed in float32 arithmetic step by step as PyTorch does (div_term = exp(2i · −ln(10000)/d) in float32, then
  * p · div_term rounded to float32), because for large p the float32 rounding of the angle is visible (VSpM uses

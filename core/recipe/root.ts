@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { BACKEND_REQUESTS } from '../backend/select';
 import type { SlotSpec } from '../registry/plugin-spec';
 
 /**
@@ -38,8 +39,6 @@ export function rootSlotsFor(stage: Stage | undefined): Readonly<Record<string, 
   return stage === 'segmenter' ? SEGMENTER_STAGE_SLOTS : ROOT_SLOTS;
 }
 
-export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-
 /** Training-loop settings (not a plugin: every run has one loop). */
 export const TrainSettings = Type.Object(
   {
@@ -65,7 +64,7 @@ export const EvaluateSettings = Type.Object(
 /** Top-level keys that are settings rather than plugin slots. */
 export const RootSettings = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, description: 'run name (default: the recipe file name)' })),
+    name: Type.Optional(Type.String({ minLength: 1, format: 'file-name', description: 'run name (default: the recipe file name); names the run folder' })),
     description: Type.Optional(Type.String({ description: 'one paragraph: what this recipe tests (MLflow run note)' })),
     stage: Type.Optional(
       Type.Union(
@@ -75,7 +74,7 @@ export const RootSettings = Type.Object(
     ),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'RNG seed; drawn and written back when absent' })),
     backend: Type.Union(
-      BACKEND_NAMES.map((n) => Type.Literal(n)),
+      BACKEND_REQUESTS.map((n) => Type.Literal(n)),
       { default: 'auto', description: 'TensorFlow.js backend' },
     ),
     experiment: Type.String({ minLength: 1, default: 'shnet', description: 'MLflow experiment name' }),
@@ -87,7 +86,8 @@ export const RootSettings = Type.Object(
   { additionalProperties: false },
 );
 
-export type RootSettingsValue = Static<typeof RootSettings>;
+/** A validated recipe's settings (every top-level key that is not a plugin slot), defaults filled in. */
+export type RecipeSettings = Static<typeof RootSettings>;
 
 /** Top-level keys that group slots (`model` holds `model.image` and `model.text`). */
 export function slotGroups(slots: Readonly<Record<string, SlotSpec>>): Map<string, string[]> {

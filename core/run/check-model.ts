@@ -2,7 +2,7 @@ import { tf } from '../backend/tf';
 import type { Rng } from '../contracts/services';
 import { RunFailure } from '../errors';
 import { disposeImageInputs, imageInputsFromHost } from '../train/inputs';
-import type { BuiltRun } from './build-run';
+import type { BuiltRun } from '../build/build-run';
 
 /**
  * Runs the built model once, in evaluation mode, on the first images and captions of a split and checks the

@@ -1,18 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildNode } from '../build/builder';
 import type { DatasetSplit } from '../contracts/dataset';
 import type { EmbeddingSet, EvaluateOptions, EvaluationReport, Evaluator } from '../contracts/evaluation';
 import type { Logger } from '../contracts/services';
-import { createRootContainer, createRunContainer } from '../di/containers';
 import { UsageError } from '../errors';
 import { NodeKey } from '../recipe/reserved-keys';
 import type { PluginManifest } from '../registry/plugin-spec';
 import { createRng } from '../services/rng';
+import { buildStandaloneNode, RunSession } from './session';
 import { encodeSplit } from '../train/encode';
 import { disposeModel, loadModel, locateModel, type LoadedModel } from './load-run';
-import { createRegistry, prepareRecipe } from './prepare';
+import { prepareRecipe } from './prepare';
 
 /** One trained model to evaluate: a run folder or checkpoint, its recipe, and recipe overrides. */
 export interface EvalTarget {
@@ -80,6 +79,7 @@ export async function evaluateModel(
 ): Promise<ModelEvaluation> {
   return withModelSplit(manifests, target, split, logger, async (model, data) => {
     const evaluator = requireEvaluator(model);
+    evaluator.checkOptions?.(options, data.numImages);
     const report = await evaluator.evaluate(await encodeModelSplit(model, data, logger), options);
     return {
       split: data.name,
@@ -99,7 +99,7 @@ export interface EnsembleEvaluation {
 }
 
 /**
- * The hybrid level of §2.9/§5: every member encodes the split and saves its `[N, 5N]` similarity matrix, then the
+ * The hybrid level (docs/evaluation.md, ensembles): every member encodes the split and saves its `[N, 5N]` similarity matrix, then the
  * element-wise mean of the matrices is evaluated with the first member's evaluator (protocol included). Members
  * must agree on the split's images and caption order, which the matrices' shapes check only in size.
  */
@@ -144,7 +144,7 @@ export async function evaluateSimilarityFiles(
   logger: Logger,
   options: EvaluateOptions = {},
 ): Promise<EvaluationReport> {
-  const evaluator = buildStandaloneEvaluator(manifests, node, logger);
+  const evaluator = buildStandaloneNode<Evaluator>(manifests, 'evaluator', node, 'evaluator', logger);
   if (!evaluator.evaluateSimilarity) throw new UsageError(`evaluator '${String(node[NodeKey.type])}' cannot evaluate saved similarity matrices`);
   return evaluator.evaluateSimilarity(paths, options);
 }
@@ -154,26 +154,12 @@ function requireEvaluator(model: LoadedModel): Evaluator {
   throw new UsageError(`the recipe ${model.source.recipe} has no evaluator; add one with --set evaluator.type=retrieval`);
 }
 
-/** The evaluator node of a target's recipe (with its overrides), built on its own. */
+/** The evaluator of a target's recipe (with its overrides), built on its own: no data set, no model, no backend. */
 async function evaluatorOfRecipe(manifests: readonly PluginManifest[], target: EvalTarget, logger: Logger): Promise<Evaluator> {
   const source = locateModel(target.target, target.recipe);
-  const node = prepareRecipe(source.recipe, target.overrides, manifests).resolved.evaluator;
-  if (node == null || typeof node !== 'object')
-    throw new UsageError(`the recipe ${source.recipe} has no evaluator; add one with --set evaluator.type=retrieval`);
-  return buildStandaloneEvaluator(manifests, node as Record<string, unknown>, logger);
-}
-
-/** Builds one evaluator node outside a run (no data set, no model), its args checked and defaulted by its schema. */
-function buildStandaloneEvaluator(manifests: readonly PluginManifest[], node: Record<string, unknown>, logger: Logger): Evaluator {
-  const registry = createRegistry(manifests);
-  const type = String(node[NodeKey.type]);
-  const args = structuredClone((node[NodeKey.args] ?? {}) as Record<string, unknown>);
-  const plugin = registry.get('evaluator', type);
-  if (!plugin.validate(args)) {
-    const problems = (plugin.validate.errors ?? []).map((e) => `${e.instancePath || '(args)'} ${e.message}`).join('; ');
-    throw new UsageError(`evaluator '${type}': invalid args: ${problems}`);
-  }
-  const context = { runDir: '.', recipe: {}, recipeHash: '', seed: 0 };
-  const run = createRunContainer(createRootContainer(manifests, logger), { rng: createRng(0), backend: { name: 'cpu', threads: 1 }, context });
-  return buildNode<Evaluator>(registry, run, { [NodeKey.type]: type, [NodeKey.args]: args }, 'evaluator', 'evaluator');
+  const prepared = prepareRecipe(source.recipe, target.overrides, manifests);
+  const session = await RunSession.start(prepared, { seed: 0, runDir: source.runDir ?? '.', logger, backend: 'none' });
+  const evaluator = session.buildOptional<Evaluator>('evaluator', 'evaluator');
+  if (evaluator === null) throw new UsageError(`the recipe ${source.recipe} has no evaluator; add one with --set evaluator.type=retrieval`);
+  return evaluator;
 }

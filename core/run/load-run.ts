@@ -1,16 +1,15 @@
 import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { selectBackend, type BackendInfo, type BackendRequest } from '../backend/select';
-import type { Logger } from '../contracts/services';
-import { createRootContainer, createRunContainer } from '../di/containers';
+import { dirname } from 'node:path';
+import type { BuiltRun } from '../build/build-run';
+import type { BackendInfo, Logger } from '../contracts/services';
 import { UsageError } from '../errors';
-import type { RootSettingsValue } from '../recipe/root';
+import type { RecipeSettings } from '../recipe/root';
 import type { PluginManifest } from '../registry/plugin-spec';
-import { createRng } from '../services/rng';
+import { RunFolder } from '../run-folder';
 import { loadCheckpoint, readCheckpointState, type CheckpointState } from '../train/checkpoint';
 import { runParameters } from '../train/parameters';
-import { buildRun, type BuiltRun } from './build-run';
 import { prepareRecipe, type PreparedRecipe } from './prepare';
+import { RunSession } from './session';
 
 /** Where a trained model's weights and recipe are. */
 export interface ModelSource {
@@ -23,30 +22,28 @@ export interface ModelSource {
 }
 
 /**
- * Finds the checkpoint and recipe of `target`: a run folder (its `checkpoints/best.safetensors` and
- * `recipe.yaml`), or a checkpoint file (its run's `recipe.yaml` when it sits in `RUN/checkpoints/`, else `recipe`).
+ * Finds the checkpoint and recipe of `target`: a run folder (its best checkpoint and `recipe.yaml`), or a
+ * checkpoint file (its run's `recipe.yaml` when it sits in `RUN/checkpoints/`, else `recipe`).
  */
 export function locateModel(target: string, recipe?: string): ModelSource {
   if (!existsSync(target)) throw new UsageError(`${target}: no such run folder or checkpoint`);
   if (statSync(target).isDirectory()) {
-    const checkpoint = join(target, 'checkpoints', 'best.safetensors');
-    if (!existsSync(checkpoint)) throw new UsageError(`${target} has no checkpoints/best.safetensors (did an epoch finish?)`);
-    const saved = join(target, 'recipe.yaml');
-    if (recipe === undefined && !existsSync(saved)) throw new UsageError(`${target} has no recipe.yaml; name the recipe with --recipe`);
-    return { checkpoint, recipe: recipe ?? saved, runDir: target };
+    const folder = new RunFolder(target);
+    if (!existsSync(folder.best)) throw new UsageError(`${target} has no checkpoints/best.safetensors (did an epoch finish?)`);
+    if (recipe === undefined && !existsSync(folder.recipe)) throw new UsageError(`${target} has no recipe.yaml; name the recipe with --recipe`);
+    return { checkpoint: folder.best, recipe: recipe ?? folder.recipe, runDir: target };
   }
-  const parent = dirname(target);
-  const runDir = basename(parent) === 'checkpoints' && existsSync(join(dirname(parent), 'recipe.yaml')) ? dirname(parent) : null;
-  const found = recipe ?? (runDir ? join(runDir, 'recipe.yaml') : undefined);
+  const folder = RunFolder.ofCheckpoint(target);
+  const found = recipe ?? folder?.recipe;
   if (found === undefined) throw new UsageError(`${target} is not inside a run folder: name the recipe it was trained with, --recipe FILE`);
-  return { checkpoint: target, recipe: found, runDir };
+  return { checkpoint: target, recipe: found, runDir: folder?.dir ?? null };
 }
 
 /** A trained model rebuilt in evaluation form: its plugins with the checkpoint's weights loaded. */
 export interface LoadedModel {
   readonly source: ModelSource;
   readonly prepared: PreparedRecipe;
-  readonly settings: RootSettingsValue;
+  readonly settings: RecipeSettings;
   readonly built: BuiltRun;
   readonly state: CheckpointState;
   readonly backend: BackendInfo;
@@ -54,20 +51,17 @@ export interface LoadedModel {
 
 /**
  * Rebuilds the model a checkpoint was trained as: the recipe (with `overrides`, e.g. another data set for
- * cross-data-set evaluation) is validated and built as `shnet run` builds it, the tokenizer state stored in the
- * checkpoint is restored (a word vocabulary is part of the model), then every weight is loaded; a checkpoint that
- * does not fit the rebuilt model is an error naming the mismatching weights.
+ * cross-data-set evaluation) is validated and built as `shnet run` builds it — its `plugins:` loaded — the
+ * tokenizer state stored in the checkpoint is restored (a word vocabulary is part of the model), then every weight
+ * is loaded; a checkpoint that does not fit the rebuilt model is an error naming the mismatching weights.
  */
 export async function loadModel(manifests: readonly PluginManifest[], source: ModelSource, overrides: readonly string[], logger: Logger): Promise<LoadedModel> {
-  const prepared = prepareRecipe(source.recipe, overrides, manifests);
-  const settings = prepared.resolved as unknown as RootSettingsValue;
+  const prepared = prepareRecipe(source.recipe, overrides, manifests, { loadPluginCode: true });
+  const { settings } = prepared;
   const state = readCheckpointState(source.checkpoint);
-  const backend = await selectBackend(settings.backend as BackendRequest);
   const seed = state.seed ?? settings.seed ?? 0;
-  const rng = createRng(seed);
-  const root = createRootContainer([...manifests, ...prepared.registry.loadedManifests().filter((m) => !manifests.includes(m))], logger);
-  const context = { runDir: source.runDir ?? dirname(source.checkpoint), recipe: prepared.resolved, recipeHash: prepared.hash, seed };
-  const built = buildRun(prepared.registry, createRunContainer(root, { rng, backend, context }), prepared.resolved);
+  const session = await RunSession.start(prepared, { seed, runDir: source.runDir ?? dirname(source.checkpoint), logger });
+  const built = session.buildRun();
   if (state.tokenizer !== undefined && built.textEncoder.loadTokenizerState) {
     built.textEncoder.loadTokenizerState(state.tokenizer);
   } else if (built.textEncoder.prepare) {
@@ -77,12 +71,13 @@ export async function loadModel(manifests: readonly PluginManifest[], source: Mo
   }
   loadCheckpoint(source.checkpoint, runParameters(built));
   logger.info(`loaded ${source.checkpoint} (epoch ${state.epoch}, step ${state.step}) into the model of ${source.recipe}`);
-  return { source, prepared, settings, built, state, backend };
+  return { source, prepared, settings, built, state, backend: session.requireBackend() };
 }
 
 /** Releases every tensor of a loaded model. */
 export function disposeModel(model: LoadedModel): void {
   model.built.imageEncoder.dispose();
   model.built.textEncoder.dispose();
+  model.built.loss.dispose?.();
   model.built.optimizer.dispose();
 }

@@ -1,23 +1,22 @@
 import { randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { basename, extname } from 'node:path';
 import { stringify } from 'yaml';
-import { describeBackend, selectBackend, type BackendRequest } from '../backend/select';
+import { parameterCount } from '../build/build-run';
 import type { Logger } from '../contracts/services';
 import { UsageError } from '../errors';
-import { createRootContainer, createRunContainer } from '../di/containers';
-import type { PluginManifest } from '../registry/plugin-spec';
 import { saveResolvedRecipe } from '../recipe/resolve';
-import type { RootSettingsValue } from '../recipe/root';
-import { createRng } from '../services/rng';
-import { asTrialRun, trialRunDir } from '../sweep/trial-env';
-import { readCheckpointState, type CheckpointState } from '../train/checkpoint';
-import { trainAndEvaluate } from '../train/engine';
-import { buildRun, parameterCount } from './build-run';
+import type { PluginManifest } from '../registry/plugin-spec';
+import { RunFolder } from '../run-folder';
+import { readCheckpointState } from '../train/checkpoint';
+import { trainAndEvaluate, type TrainResult } from '../train/engine';
+import type { LoopResult, ResumePoint } from '../train/loop';
+import { trainSegmenterStage } from '../train/segmenter-stage';
 import { checkModel } from './check-model';
 import { prepareRecipe } from './prepare';
-import { runSegmenterStage } from './segmenter-run';
+import { RunSession } from './session';
 import { summarizeRun, type RunSummary, type SeedSource } from './summary';
+import { asTrialTracker, trialRunDir } from './trial-env';
 
 export interface RunOptions {
   readonly recipe: string;
@@ -34,42 +33,48 @@ export interface RunOutcome {
   readonly runDir?: string;
   readonly hash: string;
   readonly seed?: number;
-  /** The end-of-run summary of a trained run (not of a dry run or a segmenter stage). */
+  /** What training gave (absent for a dry run): a retrieval run's reports, or a segmenter stage's. */
+  readonly result?: TrainResult | LoopResult;
+  /** The end-of-run summary of a trained retrieval run (not of a dry run or a segmenter stage). */
   readonly summary?: RunSummary;
 }
 
 /**
  * `shnet run`: recipe → validate → build → check → (train, evaluate) → track. Every stage before building is
- * pure and fast, so a bad recipe fails in milliseconds with all its problems listed.
+ * pure and fast, so a bad recipe (or a bad `--resume` folder) fails in milliseconds with all its problems listed.
  */
 export async function runRecipe(manifests: readonly PluginManifest[], options: RunOptions, logger: Logger): Promise<RunOutcome> {
-  const prepared = prepareRecipe(options.recipe, options.overrides, manifests);
-  const settings = prepared.resolved as unknown as RootSettingsValue & Record<string, unknown>;
+  const resumeFolder = options.resume === undefined ? null : existingRunFolder(options.resume);
+  const prepared = prepareRecipe(options.recipe, options.overrides, manifests, { loadPluginCode: !options.dryRun });
+  const resume = resumeFolder ? resumePoint(resumeFolder, prepared.hash, options.force ?? false, logger) : undefined;
   if (options.dryRun) {
     process.stdout.write(`# sha256 ${prepared.hash}\n${stringify(prepared.resolved)}`);
     return { hash: prepared.hash };
   }
-  if (settings.stage === 'segmenter' && options.resume)
-    throw new UsageError('--resume is not supported for stage: segmenter recipes (the stage is short: run it again)');
-  const resumed = options.resume ? resumePoint(options.resume, prepared.hash, options.force ?? false, logger) : null;
-  const seedSource: SeedSource = resumed?.state.seed !== undefined ? 'resumed' : settings.seed !== undefined ? 'recipe' : 'drawn';
-  const seed = resumed?.state.seed ?? settings.seed ?? randomInt(2 ** 32 - 1);
+  const { settings } = prepared;
+  const seedSource: SeedSource = resume?.state.seed !== undefined ? 'resumed' : settings.seed !== undefined ? 'recipe' : 'drawn';
+  const seed = resume?.state.seed ?? settings.seed ?? randomInt(2 ** 32 - 1);
   const name = settings.name ?? basename(options.recipe, extname(options.recipe));
-  const runDir = options.resume ?? trialRunDir() ?? join(settings.output, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  if (!resumed || resumed.state.recipeHash !== prepared.hash) saveResolvedRecipe(runDir, prepared.resolved, prepared.hash, seed);
-  logger.info(`run ${name}: recipe sha256 ${prepared.hash.slice(0, 12)}, seed ${seed}, folder ${runDir}`);
+  const trialDir = trialRunDir();
+  const folder = resumeFolder ?? (trialDir ? new RunFolder(trialDir) : RunFolder.create(settings.output, name));
+  if (!resume || resume.state.recipeHash !== prepared.hash) saveResolvedRecipe(folder, prepared.resolved, prepared.hash, seed, prepared.plugins);
+  logger.info(`run ${name}: recipe sha256 ${prepared.hash.slice(0, 12)}, seed ${seed}, folder ${folder.dir}`);
 
-  const backend = await selectBackend(settings.backend as BackendRequest);
-  logger.info(describeBackend(backend));
-  const rng = createRng(seed);
-  const context = { runDir, recipe: prepared.resolved, recipeHash: prepared.hash, seed };
-  const root = createRootContainer([...manifests, ...prepared.registry.loadedManifests().filter((m) => !manifests.includes(m))], logger);
-  const run = createRunContainer(root, { rng, backend, context });
+  const session = await RunSession.start(prepared, { seed, runDir: folder.dir, logger });
+  const loop = { settings, context: session.context, rng: session.rng, backend: session.requireBackend(), runName: name, logger, resume };
   if (settings.stage === 'segmenter') {
-    await runSegmenterStage(prepared, run, context, rng, backend, name, logger);
-    return { runDir, hash: prepared.hash, seed };
+    const parts = session.buildSegmenterStage();
+    try {
+      const { trainable } = parameterCount(parts.segmenter);
+      logger.info(`segmenter: ${trainable.toLocaleString('en')} trainable parameters`);
+      const result = await trainSegmenterStage({ ...parts, tracker: asTrialTracker(parts.tracker) }, loop);
+      return { runDir: folder.dir, hash: prepared.hash, seed, result };
+    } finally {
+      parts.segmenter.dispose();
+      parts.optimizer.dispose();
+    }
   }
-  const built = asTrialRun(buildRun(prepared.registry, run, prepared.resolved));
+  const built = session.buildRun();
   for (const [label, block] of [
     ['image encoder', built.imageEncoder],
     ['text encoder', built.textEncoder],
@@ -77,34 +82,42 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
     const { trainable, total } = parameterCount(block);
     logger.info(`${label}: ${trainable.toLocaleString('en')} trainable parameters (${total.toLocaleString('en')} with buffers)`);
   }
-  const check = await checkModel(built, settings.train.split, rng.fork('model-check'));
+  const check = await checkModel(built, settings.train.split, session.rng.fork('model-check'));
   logger.info(`model check passed: ${check.batch} images and captions -> ${check.dim}-d unit embeddings`);
-  const result = await trainAndEvaluate({ built, settings, context, rng, backend, runName: name, logger, resumeFrom: resumed?.checkpoint });
+  const result = await trainAndEvaluate({ ...loop, built: { ...built, tracker: asTrialTracker(built.tracker) } });
   const summary = summarizeRun({
     recipe: options.recipe,
     overrides: options.overrides,
-    runDir,
+    runDir: folder.dir,
     seed,
     seedSource,
-    backend,
+    backend: loop.backend,
     resolved: prepared.resolved,
     result,
   });
-  return { runDir, hash: prepared.hash, seed, summary };
+  return { runDir: folder.dir, hash: prepared.hash, seed, result, summary };
+}
+
+/** The folder `--resume` names, checked before anything else is read: it must exist and be a run folder. */
+function existingRunFolder(dir: string): RunFolder {
+  if (!existsSync(dir)) throw new UsageError(`cannot resume ${dir}: no such run folder`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`cannot resume ${dir}: it is a file, not a run folder`);
+  const folder = new RunFolder(dir);
+  if (!existsSync(folder.last)) throw new UsageError(`cannot resume ${dir}: it has no checkpoints/last.safetensors (no epoch finished)`);
+  return folder;
 }
 
 /**
- * The checkpoint a resumed run continues from (`<runDir>/checkpoints/last.safetensors`). A different recipe hash
- * is refused unless forced: continuing a run under changed settings makes its results belong to neither recipe.
+ * The checkpoint a resumed run continues from, its state read once here and handed to the training loop. A
+ * different recipe hash is refused unless forced: continuing a run under changed settings makes its results
+ * belong to neither recipe.
  */
-function resumePoint(runDir: string, hash: string, force: boolean, logger: Logger): { checkpoint: string; state: CheckpointState } {
-  const checkpoint = join(runDir, 'checkpoints', 'last.safetensors');
-  if (!existsSync(checkpoint)) throw new UsageError(`cannot resume ${runDir}: it has no checkpoints/last.safetensors (no epoch finished)`);
-  const state = readCheckpointState(checkpoint);
+function resumePoint(folder: RunFolder, hash: string, force: boolean, logger: Logger): ResumePoint {
+  const state = readCheckpointState(folder.last);
   if (state.recipeHash !== hash) {
-    const message = `${runDir} was trained with recipe sha256 ${state.recipeHash.slice(0, 12)}, this recipe resolves to ${hash.slice(0, 12)}`;
+    const message = `${folder.dir} was trained with recipe sha256 ${state.recipeHash.slice(0, 12)}, this recipe resolves to ${hash.slice(0, 12)}`;
     if (!force) throw new UsageError(`cannot resume: ${message}. Use the run's own recipe.yaml, or --force to continue anyway`);
     logger.warn(`--force: ${message}; continuing with the new recipe`);
   }
-  return { checkpoint, state };
+  return { checkpoint: folder.last, state };
 }

@@ -1,4 +1,5 @@
-import { describeBackend, type BackendInfo } from '../backend/select';
+import { describeBackend } from '../backend/select';
+import type { BackendInfo } from '../contracts/services';
 import { shellWord } from '../cli/shell-word';
 import type { TrainResult } from '../train/engine';
 import { knownBaseline, type KnownBaseline, type ResultsFile, readResultsFile } from './known-results';
@@ -65,14 +66,14 @@ export function summarizeRun(input: RunSummaryInput, results: ResultsFile | null
   // A seed the recipe did not set is pinned on the command line, so the command repeats this run.
   const seedFlag = input.seedSource === 'recipe' ? [] : ['--set', `seed=${input.seed}`];
   const rerun = ['shnet', 'run', input.recipe, ...input.overrides.flatMap((o) => ['--set', o]), ...seedFlag].map(shellWord).join(' ');
-  const tracking = result.tracking
+  const tracking = result.tracked
     ? {
-        experiment: result.tracking.view?.experiment ?? result.tracking.experimentId,
-        experimentId: result.tracking.experimentId,
-        runId: result.tracking.runId,
-        ...(result.tracking.remoteRunId ? { remoteRunId: result.tracking.remoteRunId } : {}),
-        ...(result.tracking.view?.command ? { view: result.tracking.view.command } : {}),
-        ...(result.tracking.view?.url ? { url: result.tracking.view.url } : {}),
+        experiment: result.tracked.view?.experiment ?? result.tracked.experimentId,
+        experimentId: result.tracked.experimentId,
+        runId: result.tracked.runId,
+        ...(result.tracked.remoteRunId ? { remoteRunId: result.tracked.remoteRunId } : {}),
+        ...(result.tracked.view?.command ? { view: result.tracked.view.command } : {}),
+        ...(result.tracked.view?.url ? { url: result.tracked.view.url } : {}),
       }
     : null;
   let test: TestSummary | null = null;

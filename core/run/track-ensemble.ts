@@ -1,15 +1,13 @@
 import { basename } from 'node:path';
-import { buildNode } from '../build/builder';
 import type { EvaluationReport } from '../contracts/evaluation';
 import type { Logger } from '../contracts/services';
 import type { ExperimentTracker, TrackedRun } from '../contracts/tracker';
-import { createRootContainer, createRunContainer } from '../di/containers';
 import { UsageError } from '../errors';
 import type { PluginManifest } from '../registry/plugin-spec';
-import { createRng } from '../services/rng';
 import type { EnsembleEvaluation, EvalTarget } from './evaluate-model';
 import { locateModel } from './load-run';
 import { prepareRecipe } from './prepare';
+import { RunSession } from './session';
 
 /**
  * Records an ensemble evaluation through the tracker of the first member's recipe: a parent run holding the
@@ -23,13 +21,11 @@ export async function trackEnsemble(
   logger: Logger,
 ): Promise<string> {
   const source = locateModel(targets[0].target, targets[0].recipe);
-  const prepared = prepareRecipe(source.recipe, targets[0].overrides, manifests);
-  const node = prepared.resolved.tracker;
-  if (node == null) throw new UsageError(`--track: the recipe ${source.recipe} has no tracker`);
-  const context = { runDir: source.runDir ?? '.', recipe: prepared.resolved, recipeHash: prepared.hash, seed: 0 };
-  const run = createRunContainer(createRootContainer(manifests, logger), { rng: createRng(0), backend: { name: 'cpu', threads: 1 }, context });
-  const tracker = buildNode<ExperimentTracker>(prepared.registry, run, node, 'tracker', 'tracker');
-  const experiment = String(prepared.resolved.experiment ?? 'shnet');
+  const prepared = prepareRecipe(source.recipe, targets[0].overrides, manifests, { loadPluginCode: true });
+  const session = await RunSession.start(prepared, { seed: 0, runDir: source.runDir ?? '.', logger, backend: 'none' });
+  const tracker = session.buildOptional<ExperimentTracker>('tracker', 'tracker');
+  if (tracker === null) throw new UsageError(`--track: the recipe ${source.recipe} has no tracker`);
+  const { experiment } = prepared.settings;
   const split = result.members[0].split;
   const names = targets.map((t) => basename(t.target));
   try {

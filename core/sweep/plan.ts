@@ -4,11 +4,12 @@ import { formatProblem, RecipeError, type RecipeProblem, type SourceLocation } f
 import { loadRecipe, type LoadedRecipe } from '../recipe/load';
 import { forgetLocations, locate } from '../recipe/located';
 import { OVERRIDE_FILE } from '../recipe/overrides';
-import { canonicalJson, recipeHash } from '../recipe/resolve';
+import { RecipeKey } from '../recipe/reserved-keys';
+import { canonicalJson } from '../recipe/resolve';
 import type { PluginManifest } from '../registry/plugin-spec';
-import { createRegistry, validateLoaded } from '../run/prepare';
+import { preparedFrom, type PreparedRecipe } from '../run/prepare';
 import { assignmentOverrides, expandSweep, type Assignment } from './expand';
-import { readSweepFile, SWEEP_KEY, type SweepFile } from './spec';
+import { readSweepFile, type SweepFile } from './spec';
 
 /** A validated trial: its id (first 12 hex of the resolved recipe's sha256), what it sets, and its resolved recipe. */
 export interface PlannedTrial {
@@ -17,9 +18,8 @@ export interface PlannedTrial {
   /** 1-based position in plan order. */
   readonly index: number;
   readonly assignment: Assignment;
-  readonly resolved: Record<string, unknown>;
-  /** Plugin manifests the recipe lists (absolute paths or package names), kept so a trial's recipe file loads them too. */
-  readonly plugins: readonly string[];
+  /** The trial's recipe, validated: its resolved tree, and its `plugins:` (kept so a trial's recipe file loads them too). */
+  readonly prepared: PreparedRecipe;
 }
 
 /** A whole sweep, every trial validated. */
@@ -35,9 +35,7 @@ export interface SweepPlan {
   /** Points that resolved to a recipe an earlier point already gives (the trial runs once). */
   readonly duplicates: ReadonlyArray<{ readonly index: number; readonly of: string }>;
   /** The recipe with only the `--set` overrides (no assignment): sweep-level settings (output, tracker, executor). */
-  readonly base: Record<string, unknown>;
-  /** Plugin manifests the recipe lists (the sweep builds its tracker and executor with them too). */
-  readonly basePlugins: readonly string[];
+  readonly base: PreparedRecipe;
 }
 
 /** Every invalid trial of a sweep, reported at once before any trial runs. Exit code 2. */
@@ -71,10 +69,10 @@ export function planSweep(file: string, overrides: readonly string[], manifests:
       failures.push({ label: `trial ${i + 1}/${assignments.length} (${describeAssignment(assignment)})`, problems: prepared.problems });
       return;
     }
-    const hash = recipeHash(prepared.resolved);
+    const { hash } = prepared;
     const id = hash.slice(0, 12);
     if (trials.some((t) => t.hash === hash)) duplicates.push({ index: i + 1, of: id });
-    else trials.push({ id, hash, index: i + 1, assignment, resolved: prepared.resolved, plugins: prepared.loaded.plugins.map((p) => p.spec) });
+    else trials.push({ id, hash, index: i + 1, assignment, prepared });
   });
   if (failures.length > 0) throw new SweepPlanError(failures, assignments.length);
   const keys = [...new Set(assignments.flatMap((a) => Object.keys(a)))];
@@ -82,7 +80,7 @@ export function planSweep(file: string, overrides: readonly string[], manifests:
     .update(canonicalJson(trials.map((t) => t.hash)))
     .digest('hex')
     .slice(0, 12);
-  return { sweep, overrides, id, trials, keys, duplicates, base: base.resolved, basePlugins: base.loaded.plugins.map((p) => p.spec) };
+  return { sweep, overrides, id, trials, keys, duplicates, base };
 }
 
 /** `key=value, key=value` as the plan table and error messages show an assignment. */
@@ -92,7 +90,7 @@ export function describeAssignment(assignment: Assignment): string {
     .join(', ');
 }
 
-type Prepared = { loaded: LoadedRecipe; resolved: Record<string, unknown> } | { problems: RecipeProblem[] };
+type Prepared = PreparedRecipe | { problems: RecipeProblem[] };
 
 /** `prepareRecipe` for one trial: the sweep section removed, override problems located at the sweep key that set them. */
 function prepareTrial(sweep: SweepFile, overrides: readonly string[], assignment: Assignment, manifests: readonly PluginManifest[]): Prepared {
@@ -108,10 +106,14 @@ function prepareTrial(sweep: SweepFile, overrides: readonly string[], assignment
     if (error instanceof RecipeError) return { problems: error.problems.map(relocate) };
     throw error;
   }
-  delete loaded.data[SWEEP_KEY];
-  forgetLocations(loaded.locations, SWEEP_KEY);
-  const { problems, resolved } = validateLoaded(loaded, createRegistry(manifests));
-  return problems.length > 0 ? { problems: problems.map(relocate) } : { loaded, resolved };
+  delete loaded.data[RecipeKey.sweep];
+  forgetLocations(loaded.locations, RecipeKey.sweep);
+  try {
+    return preparedFrom(loaded, manifests);
+  } catch (error) {
+    if (error instanceof RecipeError) return { problems: error.problems.map(relocate) };
+    throw error;
+  }
 }
 
 function sweepKeyLocation(sweep: SweepFile, key: string): SourceLocation | undefined {

@@ -1,21 +1,18 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { stringify } from 'yaml';
-import { buildNode } from '../build/builder';
 import type { Executor, Trial, TrialOutcome } from '../contracts/executor';
 import type { Logger } from '../contracts/services';
 import type { ExperimentTracker, TrackedRun } from '../contracts/tracker';
-import { createRootContainer } from '../di/containers';
 import { RunFailure, UsageError } from '../errors';
 import { isPlainObject } from '../recipe/located';
-import { loadManifestModule } from '../registry/load-manifest';
+import { stringifyWithSecrets } from '../recipe/secrets';
 import type { PluginManifest } from '../registry/plugin-spec';
-import { createOptionsAjv, type PluginRegistry } from '../registry/registry';
-import { createRegistry, prepareRecipe } from '../run/prepare';
+import { prepareRecipe, preparedFrom } from '../run/prepare';
+import { buildStandaloneNode, RunSession } from '../run/session';
 import { describeAssignment, planSweep, type PlannedTrial, type SweepPlan } from './plan';
 import { readState, tally, writeState, type SweepState } from './state';
 import { formatPlan } from './table';
-import { TRIAL_ENV } from './trial-env';
+import { TRIAL_ENV } from '../run/trial-env';
 
 export interface SweepOptions {
   readonly file: string;
@@ -37,7 +34,7 @@ export interface SweepResult {
 
 /** The folder of a sweep: under the recipe's `output`, named by the sweep id (so `--resume` finds it again). */
 export function sweepFolder(plan: SweepPlan): string {
-  return resolve(String(plan.base.output ?? 'runs'), 'sweeps', plan.id);
+  return resolve(plan.base.settings.output, 'sweeps', plan.id);
 }
 
 /**
@@ -60,14 +57,14 @@ export async function runSweep(
   if (previous && !options.resume && Object.values(previous.trials).some((t) => t.status !== 'pending')) {
     throw new UsageError(`sweep ${plan.id} has already run in ${sweepDir}: pass --resume to continue it (or remove the folder to start over)`);
   }
-  const registry = createRegistry(manifests);
-  for (const spec of plan.basePlugins) registry.addManifest(loadManifestModule(spec, options.file));
-  const root = createRootContainer([...manifests, ...registry.loadedManifests().filter((m) => !manifests.includes(m))], logger);
-  const executor = buildNode<Executor>(registry, root, executorNode(plan, options, registry), 'executor', 'executor');
+  // Validation read the recipe's plugin packages as data; the sweep's executor may come from them, so their code
+  // is loaded here (refused without --allow-plugins), as a run loads it.
+  const withCode = plan.base.plugins.length > 0 ? preparedFrom(plan.base.loaded, manifests, { loadPluginCode: true }) : plan.base;
+  const executor = buildStandaloneNode<Executor>(withCode.manifests, 'executor', executorNode(plan, options), 'executor', logger);
   if (options.detach && !executor.detachable)
     throw new UsageError(`--detach needs an executor whose trials outlive this process (not ${executor.description})`);
-  const trackerNode = plan.base.tracker;
-  const tracker = isPlainObject(trackerNode) ? buildNode<ExperimentTracker>(registry, root, trackerNode, 'tracker', 'tracker') : null;
+  const session = await RunSession.start(withCode, { seed: 0, runDir: sweepDir, logger, backend: 'none' });
+  const tracker = session.buildOptional<ExperimentTracker>('tracker', 'tracker');
   const state = previous ?? newState(plan, sweepDir);
   writeSweepFiles(plan, sweepDir, manifests);
   writeState(sweepDir, state);
@@ -190,7 +187,7 @@ function submission(trial: PlannedTrial, plan: SweepPlan, state: SweepState, swe
   if (record.status === 'failed') record.status = 'pending';
   return {
     id: trial.id,
-    recipe: trial.resolved,
+    recipe: trial.prepared.resolved,
     assignment: trial.assignment,
     sweepId: plan.id,
     recipeFile: record.recipeFile,
@@ -218,7 +215,10 @@ function writeSweepFiles(plan: SweepPlan, sweepDir: string, manifests: readonly 
     const file = trialRecipeFile(plan, sweepDir, trial);
     mkdirSync(trialDir(sweepDir, trial), { recursive: true });
     const header = `# sweep ${plan.id}, trial ${trial.id}: ${describeAssignment(trial.assignment)}\n`;
-    writeFileSync(file, header + stringify({ ...(trial.plugins.length ? { plugins: trial.plugins } : {}), ...trial.resolved }));
+    // A trial's recipe is what its process runs, so secrets stay in it, marked (and readable by the user only).
+    const { plugins, resolved, loaded } = trial.prepared;
+    const text = header + stringifyWithSecrets({ ...(plugins.length ? { plugins } : {}), ...resolved }, loaded.secrets);
+    writeFileSync(file, text, { mode: loaded.secrets.length > 0 ? 0o600 : 0o644 });
     const hash = prepareRecipe(file, [], manifests).hash;
     if (hash !== trial.hash) mismatched.push(`${trial.id} (${file} resolves to ${hash.slice(0, 12)})`);
   }
@@ -238,25 +238,20 @@ export function planJson(plan: SweepPlan): Record<string, unknown> {
   };
 }
 
-/** The executor node: the command line's type and args over the recipe's `executor:` (default `local`), validated. */
-function executorNode(plan: SweepPlan, options: SweepOptions, registry: PluginRegistry): Record<string, unknown> {
-  const fromRecipe = isPlainObject(plan.base.executor) ? plan.base.executor : { type: 'local' };
+/** The executor node: the command line's type and args over the recipe's `executor:` (default `local`). */
+function executorNode(plan: SweepPlan, options: SweepOptions): Record<string, unknown> {
+  const recipeNode = plan.base.resolved.executor;
+  const fromRecipe = isPlainObject(recipeNode) ? recipeNode : { type: 'local' };
   const type = options.executor?.type ?? String(fromRecipe.type);
-  if (!registry.has('executor', type)) throw new UsageError(registry.unknownNameMessage('executor', type));
   const recipeArgs = type === fromRecipe.type && isPlainObject(fromRecipe.args) ? fromRecipe.args : {};
-  const args = { ...recipeArgs, ...options.executor?.args };
-  const validate = createOptionsAjv().compile(registry.get('executor', type).spec.options);
-  if (!validate(args)) {
-    throw new UsageError(`executor ${type}: ${(validate.errors ?? []).map((e) => `${e.instancePath || '(args)'} ${e.message}`).join('; ')}`);
-  }
-  return { type, args };
+  return { type, args: { ...recipeArgs, ...options.executor?.args } };
 }
 
 /** Opens (or, on resume, re-opens) the sweep's parent run: sweep settings as params, sweep file and plan as artifacts. */
 async function openParentRun(tracker: ExperimentTracker, plan: SweepPlan, state: SweepState, sweepDir: string): Promise<TrackedRun> {
-  const name = String(plan.base.name ?? basename(plan.sweep.recipe, extname(plan.sweep.recipe)));
+  const name = plan.base.settings.name ?? basename(plan.sweep.recipe, extname(plan.sweep.recipe));
   const run = await tracker.startRun({
-    experiment: String(plan.base.experiment ?? 'shnet'),
+    experiment: plan.base.settings.experiment,
     runName: `sweep-${name}-${plan.id}`,
     tags: {
       'shnet.sweep_id': plan.id,

@@ -4,6 +4,7 @@ import { RecipeError, type RecipeProblem, type SourceLocation } from '../recipe/
 import { displayPath } from '../recipe/load';
 import { isPlainObject, locate } from '../recipe/located';
 import { parseRecipeYaml } from '../recipe/parse-yaml';
+import { RecipeKey } from '../recipe/reserved-keys';
 
 /** How one `random` key is drawn. Bounds are inclusive for `int`, half-open `[a, b)` for the continuous ones. */
 export type Distribution =
@@ -43,8 +44,6 @@ export interface SweepFile {
   readonly inline: boolean;
 }
 
-/** Top-level key of a recipe that holds its sweep (removed from every trial's recipe). */
-export const SWEEP_KEY = 'sweep';
 const KEY_PATH = /^[\w-]+(\.[\w-]+)*$/;
 const SWEEP_FIELDS = ['grid', 'random', 'samples', 'seed', 'seeds', 'budget'];
 const DISTRIBUTIONS = ['uniform', 'loguniform', 'int', 'choice'];
@@ -60,13 +59,15 @@ export function readSweepFile(file: string): SweepFile {
   const parsed = parseRecipeYaml(readFileSync(path, 'utf8'), shown);
   const problems: RecipeProblem[] = [];
   const at = (key: string) => locate(parsed.locations, key) ?? { file: shown, line: 1 };
-  const section = parsed.data[SWEEP_KEY];
+  const section = parsed.data[RecipeKey.sweep];
   if (!isPlainObject(section)) {
-    throw new RecipeError([{ path: SWEEP_KEY, message: 'expected a `sweep:` mapping (grid, random, samples, seed, seeds, budget)', location: at(SWEEP_KEY) }]);
+    throw new RecipeError([
+      { path: RecipeKey.sweep, message: 'expected a `sweep:` mapping (grid, random, samples, seed, seeds, budget)', location: at(RecipeKey.sweep) },
+    ]);
   }
   const standalone = typeof parsed.data.recipe === 'string';
   if (standalone) {
-    for (const key of Object.keys(parsed.data).filter((k) => k !== 'recipe' && k !== SWEEP_KEY)) {
+    for (const key of Object.keys(parsed.data).filter((k) => k !== 'recipe' && k !== RecipeKey.sweep)) {
       problems.push({ path: key, message: 'a sweep file holds only `recipe:` and `sweep:`', location: at(key) });
     }
   }

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TrialStatus } from '../contracts/executor';
 import { UsageError } from '../errors';
+import { writeFileAtomic } from '../atomic-write';
 
 /** What the sweep folder records about one trial. */
 export interface TrialRecord {
@@ -48,13 +49,11 @@ export function readState(sweepDir: string): SweepState | null {
   }
 }
 
-/** Writes to a temporary file in the same folder, then renames: the rename is atomic on POSIX file systems. */
+/** Written atomically: a reader (another executor, a resumed sweep) sees the old state or the new one. */
 export function writeState(sweepDir: string, state: SweepState): void {
   const path = statePath(sweepDir);
   mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(temporary, path);
+  writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** Counts of trials by status. */

@@ -2,7 +2,7 @@ import { tf } from '../backend/tf';
 import type { NamedParameter } from '../contracts/module';
 import type { Optimizer } from '../contracts/training';
 import { RunFailure } from '../errors';
-import type { AtomicWriteHooks } from '../io/atomic-write';
+import type { AtomicWriteHooks } from '../atomic-write';
 import { readSafetensors, withSafetensors } from '../io/safetensors';
 import { writeSafetensors, type HostTensor } from '../io/safetensors-writer';
 
@@ -16,8 +16,8 @@ export interface CheckpointState {
   readonly optimizerStep: number;
   /** The run's random stream state ({@link Rng.state}). */
   readonly rng: readonly number[];
-  /** Best validation rSum so far (`null` before any validation). */
-  readonly bestRsum: number | null;
+  /** Best validation score so far (rSum for retrieval, mIoU for a segmenter; `null` before any validation). */
+  readonly bestScore: number | null;
   /** The text encoder's tokenizer state (a vocabulary), when it has one. */
   readonly tokenizer?: unknown;
   readonly recipeHash: string;
@@ -25,6 +25,14 @@ export interface CheckpointState {
   readonly seed?: number;
   /** The tracker's id of the run, so a resumed run logs into the same one. */
   readonly trackerRunId?: string;
+  /** Every finished epoch's mean loss and validation report, so a resumed run's evaluation.json has them all. */
+  readonly history?: EpochHistory;
+}
+
+/** What training recorded per finished epoch. */
+export interface EpochHistory {
+  readonly epochLosses: number[];
+  readonly validation: unknown[];
 }
 
 /** `__metadata__` key holding the JSON {@link CheckpointState}; `format` lets later versions read old files. */
@@ -107,5 +115,8 @@ function parseState(metadata: Record<string, string>, path: string): CheckpointS
   if (metadata.format !== FORMAT || metadata[STATE_KEY] === undefined) {
     throw new RunFailure(`${path} is not a shnet checkpoint (metadata format '${metadata.format ?? 'none'}', expected '${FORMAT}')`);
   }
-  return JSON.parse(metadata[STATE_KEY]) as CheckpointState;
+  const state = JSON.parse(metadata[STATE_KEY]) as CheckpointState & { bestRsum?: number | null };
+  // Checkpoints written before the segmenter stage shared the training loop called the best score `bestRsum`.
+  if (state.bestScore === undefined) return { ...state, bestScore: state.bestRsum ?? null };
+  return state;
 }

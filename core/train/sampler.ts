@@ -26,7 +26,7 @@ export function batchesOf(order: Int32Array, batchSize: number): number[][] {
   return batches;
 }
 
-/** One training batch on the host: caption i of the batch describes image i (caption j belongs to image ⌊j/5⌋). */
+/** One retrieval training batch on the host: caption i of the batch describes image i (caption j belongs to image ⌊j/5⌋). */
 export interface HostBatch {
   readonly captionIndices: readonly number[];
   readonly captions: readonly string[];
@@ -34,14 +34,11 @@ export interface HostBatch {
 }
 
 /**
- * Yields the host data of each batch, requesting batch k+1 from the data set before batch k is handed over, so
- * reading and decoding the next batch overlaps the current step.
+ * Yields `load(batch)` for each batch, requesting batch k+1 before batch k is handed over, so reading and decoding
+ * the next batch overlaps the current step.
  */
-export async function* prefetchBatches(split: DatasetSplit, batches: readonly (readonly number[])[]): AsyncGenerator<HostBatch> {
-  const captions = split.captions();
-  const load = (indices: readonly number[]): Promise<HostBatch> =>
-    split.loadImages(indices.map((c) => Math.floor(c / 5))).then((images) => ({ captionIndices: indices, captions: indices.map((c) => captions[c]), images }));
-  const request = (k: number): Promise<HostBatch> | null => {
+export async function* prefetchBatches<B>(batches: readonly (readonly number[])[], load: (indices: readonly number[]) => Promise<B>): AsyncGenerator<B> {
+  const request = (k: number): Promise<B> | null => {
     if (k >= batches.length) return null;
     const pending = load(batches[k]);
     pending.catch(() => {}); // a consumer that stops early must not leave an unhandled rejection behind
@@ -53,4 +50,11 @@ export async function* prefetchBatches(split: DatasetSplit, batches: readonly (r
     next = request(k + 1);
     yield current;
   }
+}
+
+/** The host data of a batch of caption indices: the captions and their images (caption j belongs to image ⌊j/5⌋). */
+export function captionBatchLoader(split: DatasetSplit): (indices: readonly number[]) => Promise<HostBatch> {
+  const captions = split.captions();
+  return (indices) =>
+    split.loadImages(indices.map((c) => Math.floor(c / 5))).then((images) => ({ captionIndices: indices, captions: indices.map((c) => captions[c]), images }));
 }

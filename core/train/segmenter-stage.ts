@@ -1,21 +1,17 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { tf } from '../backend/tf';
+import type { HostImages } from '../contracts/data';
 import type { DatasetSplit } from '../contracts/dataset';
 import type { Segmenter } from '../contracts/image';
 import type { NamedParameter } from '../contracts/module';
-import type { BackendInfo, Logger, Rng, RunContext } from '../contracts/services';
-import type { ExperimentTracker, TrackedRun } from '../contracts/tracker';
+import type { Rng } from '../contracts/services';
+import type { ExperimentTracker } from '../contracts/tracker';
 import type { Optimizer, Schedule } from '../contracts/training';
 import { RunFailure, UsageError } from '../errors';
 import { clipByGlobalNorm } from '../nn/clip';
-import type { RootSettingsValue } from '../recipe/root';
-import { loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
+import type { RecipeSettings } from '../recipe/root';
 import { disposeImageInputs, imageInputsFromHost } from './inputs';
+import { runTrainingLoop, type LoopOptions, type LoopResult, type Measurement, type TrainingTask } from './loop';
 import { parameterGroups } from './parameters';
-import { ProgressReporter } from './progress';
-import { batchesOf, epochOrder } from './sampler';
-import { openTrackedRun } from './tracking';
 
 /** The plugins of a segmenter stage (`stage: segmenter`): a data set with label maps, the segmenter, its optimizer. */
 export interface SegmenterStageParts {
@@ -36,150 +32,63 @@ export interface SegmentationMetrics {
   readonly pixels: number;
 }
 
-export interface SegmenterStageResult {
-  readonly epochLosses: number[];
-  readonly validation: SegmentationMetrics[];
-  readonly test: SegmentationMetrics;
-  readonly checkpoint: string;
-  readonly seconds: number;
-}
-
 /**
  * The segmenter stage: trains a segmenter with weights (one that has `pixelLogits`) on the data set's ground-truth
  * label maps with pixel-wise cross-entropy, images shuffled per epoch, global-norm clipping and the recipe's
- * optimizer and schedule. After each epoch it measures pixel accuracy and mIoU on the first `validationImages` of
- * the validation split and keeps the best (by mIoU) as `checkpoints/best.safetensors`, the weights a retrieval
- * recipe then loads (`segmenter: {type: learned, args: {checkpoint: RUN_DIR}}`). The best weights are finally
- * measured on `evaluate.split` and written to `evaluation.json`.
+ * optimizer and schedule — the shared training loop (`core/train/loop.ts`) with this stage's batches, step and
+ * measurements. After each epoch it measures pixel accuracy and mIoU on the first `validationImages` of the
+ * validation split; mIoU selects `checkpoints/best.safetensors`, the weights a retrieval recipe then loads
+ * (`segmenter: {type: learned, args: {checkpoint: RUN_DIR}}`). The best weights are finally measured on
+ * `evaluate.split` (evaluation.json, with the majority-class accuracy beside them).
  *
  * Checkpoint tensor names are the segmenter's own (`stem.conv.weight`), not prefixed by a run block.
  */
-export async function trainSegmenterStage(
-  parts: SegmenterStageParts,
-  settings: Pick<RootSettingsValue, 'train' | 'evaluate'>,
-  context: RunContext,
-  rng: Rng,
-  backend: BackendInfo,
-  runName: string,
-  logger: Logger,
-): Promise<SegmenterStageResult> {
+export async function trainSegmenterStage(parts: SegmenterStageParts, options: Omit<LoopOptions, 'tracker'>): Promise<LoopResult> {
   const { segmenter } = parts;
   if (!segmenter.pixelLogits) throw new UsageError('stage: segmenter needs a segmenter with weights (one that gives pixel logits, e.g. type: learned)');
-  const tracked = parts.tracker ? await openTrackedRun(parts.tracker, context, runName, backend) : null;
-  let status: 'FINISHED' | 'FAILED' = 'FAILED';
-  try {
-    const result = await train(parts, settings, context, rng, logger, tracked);
-    status = 'FINISHED';
-    return result;
-  } finally {
-    if (tracked) await tracked.finish(status);
-  }
+  return runTrainingLoop({ ...options, tracker: parts.tracker }, () => segmenterTask(parts, options.settings));
 }
 
-async function train(
-  parts: SegmenterStageParts,
-  { train: t, evaluate }: Pick<RootSettingsValue, 'train' | 'evaluate'>,
-  context: RunContext,
-  rng: Rng,
-  logger: Logger,
-  tracked: TrackedRun | null,
-): Promise<SegmenterStageResult> {
-  const started = Date.now();
+async function segmenterTask(parts: SegmenterStageParts, settings: Pick<RecipeSettings, 'train' | 'evaluate'>): Promise<TrainingTask<HostImages>> {
   const { segmenter, optimizer, schedule } = parts;
+  const { train: t, evaluate } = settings;
   const params = segmenter.parameters();
   const trainable = params.filter((p) => p.trainable);
   if (trainable.length === 0)
     throw new UsageError('stage: segmenter: the segmenter has no trainable weights (freeze: false when continuing from a checkpoint)');
-  const checkpointDir = join(context.runDir, 'checkpoints');
-  mkdirSync(checkpointDir, { recursive: true });
-  const best = join(checkpointDir, 'best.safetensors');
-  const last = join(checkpointDir, 'last.safetensors');
-
   const split = await parts.dataset.open(t.split);
-  const stepsPerEpoch = Math.floor(split.numImages / t.batchSize);
-  if (t.epochs > 0 && stepsPerEpoch === 0) throw new RunFailure(`train.batchSize ${t.batchSize} exceeds the ${split.numImages} images of split '${t.split}'`);
-  logger.info(`segmenter stage: ${t.epochs} epochs × ${stepsPerEpoch} steps of ${t.batchSize} images on '${t.split}'`);
-  const progress = new ProgressReporter(logger, stepsPerEpoch * t.epochs, t.batchSize);
-  const epochLosses: number[] = [];
-  const validation: SegmentationMetrics[] = [];
-  let bestIoU = -1;
-  let step = 0;
-  const state = (epoch: number): CheckpointState => ({
-    step,
-    epoch,
-    optimizerStep: 0,
-    rng: rng.state(),
-    bestRsum: null,
-    recipeHash: context.recipeHash,
-    seed: context.seed,
-  });
-
-  for (let epoch = 0; epoch < t.epochs; epoch++) {
-    const forward = rng.fork(`forward-${epoch}`);
-    let total = 0;
-    let window = 0;
-    let windowSteps = 0;
-    for (const batch of batchesOf(epochOrder(split.numImages, rng, epoch), t.batchSize)) {
-      const inputs = imageInputsFromHost(await split.loadImages(batch));
-      let loss: number;
+  const measure = async (name: string, count: number | null, rng: Rng): Promise<Measurement> => {
+    const data = await parts.dataset.open(name);
+    const images = count === null ? data.numImages : Math.min(count, data.numImages);
+    const m = await measureSegmenter(segmenter, data, images, t.batchSize, rng);
+    return {
+      metrics: { pixel_accuracy: m.pixelAccuracy, miou: m.meanIoU, majority_accuracy: m.majorityAccuracy },
+      score: m.meanIoU,
+      report: m,
+      summary:
+        `'${data.name}' (${images} images): pixel accuracy ${(100 * m.pixelAccuracy).toFixed(2)} % ` +
+        `(majority class ${(100 * m.majorityAccuracy).toFixed(2)} %), mIoU ${(100 * m.meanIoU).toFixed(2)} %`,
+    };
+  };
+  return {
+    stage: 'segmenter',
+    params,
+    optimizer,
+    items: { count: split.numImages, name: 'images', split: t.split, images: split.numImages },
+    load: (indices) => split.loadImages(indices),
+    step(images, progress, rng) {
+      const inputs = imageInputsFromHost(images);
       try {
-        loss = segmenterStep(segmenter, inputs, trainable, optimizer, schedule, t.gradClip, { epoch, step }, forward);
+        const loss = segmenterStep(segmenter, inputs, trainable, optimizer, schedule, t.gradClip, progress, rng);
+        const learningRate = [...optimizer.baseLearningRates(parameterGroups(params)).values()][0] * (schedule?.multiplier(progress) ?? 1);
+        return { loss, learningRate };
       } finally {
         disposeImageInputs(inputs);
       }
-      total += loss;
-      window += loss;
-      windowSteps++;
-      if ((step + 1) % t.logEvery === 0 || step + 1 === stepsPerEpoch * t.epochs) {
-        const lr = [...optimizer.baseLearningRates(parameterGroups(params)).values()][0] * (schedule?.multiplier({ epoch, step }) ?? 1);
-        progress.report(epoch, t.epochs, step, window / windowSteps, lr);
-        await tracked?.logMetrics([{ key: 'train/loss', value: window / windowSteps, step: step + 1 }]);
-        window = 0;
-        windowSteps = 0;
-      }
-      step++;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    epochLosses.push(total / stepsPerEpoch);
-    const valSplit = await parts.dataset.open(t.validationSplit);
-    const metrics = await measureSegmenter(segmenter, valSplit, Math.min(t.validationImages, valSplit.numImages), t.batchSize, rng.fork(`validate-${epoch}`));
-    validation.push(metrics);
-    logger.info(
-      `epoch ${epoch + 1}/${t.epochs}: mean loss ${epochLosses[epoch].toFixed(4)}, validation pixel accuracy ${(100 * metrics.pixelAccuracy).toFixed(2)} %, mIoU ${(100 * metrics.meanIoU).toFixed(2)} %`,
-    );
-    await tracked?.logMetrics([
-      { key: 'val/pixel_accuracy', value: metrics.pixelAccuracy, step: epoch + 1 },
-      { key: 'val/miou', value: metrics.meanIoU, step: epoch + 1 },
-    ]);
-    if (metrics.meanIoU > bestIoU) {
-      bestIoU = metrics.meanIoU;
-      saveCheckpoint(best, params, optimizer, state(epoch + 1));
-    }
-    saveCheckpoint(last, params, optimizer, state(epoch + 1));
-  }
-
-  if (t.epochs > 0) loadCheckpoint(best, params);
-  else saveCheckpoint(best, params, optimizer, state(0));
-  const testSplit = await parts.dataset.open(evaluate.split);
-  const test = await measureSegmenter(segmenter, testSplit, testSplit.numImages, t.batchSize, rng.fork('test'));
-  const seconds = (Date.now() - started) / 1000;
-  logger.info(
-    `test on '${testSplit.name}' (${testSplit.numImages} images): pixel accuracy ${(100 * test.pixelAccuracy).toFixed(2)} % ` +
-      `(majority class ${(100 * test.majorityAccuracy).toFixed(2)} %), mIoU ${(100 * test.meanIoU).toFixed(2)} %; ${seconds.toFixed(0)} s in all`,
-  );
-  const reportPath = join(context.runDir, 'evaluation.json');
-  writeFileSync(reportPath, `${JSON.stringify({ stage: 'segmenter', split: evaluate.split, test, validation, epochLosses, seconds }, null, 2)}\n`);
-  if (tracked) {
-    await tracked.logMetrics([
-      { key: 'test/pixel_accuracy', value: test.pixelAccuracy, step: t.epochs },
-      { key: 'test/miou', value: test.meanIoU, step: t.epochs },
-      { key: 'test/majority_accuracy', value: test.majorityAccuracy, step: t.epochs },
-    ]);
-    await tracked.logArtifact(reportPath);
-    await tracked.logArtifact(join(context.runDir, 'recipe.yaml'));
-    await tracked.logArtifact(best, 'checkpoints');
-  }
-  return { epochLosses, validation, test, checkpoint: best, seconds };
+    },
+    validate: (_epoch, rng) => measure(t.validationSplit, t.validationImages, rng),
+    test: (rng) => measure(evaluate.split, null, rng),
+  };
 }
 
 /**

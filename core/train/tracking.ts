@@ -40,8 +40,9 @@ export async function openTrackedRun(
     ...(resumeRunId ? { resumeRunId } : {}),
   });
   // Params are write-once: a resume forced onto a changed recipe keeps the original params (the hash tag says which).
-  if (resumedRecipeHash === undefined || resumedRecipeHash === context.recipeHash)
-    await run.logParams({ ...flattenRecipe(recipe), seed: String(context.seed) });
+  if (resumedRecipeHash === undefined || resumedRecipeHash === context.recipeHash) {
+    await run.logParams({ ...flattenRecipe(recipe), seed: String(context.seed), ...(context.plugins?.length ? { plugins: context.plugins.join(', ') } : {}) });
+  }
   return run;
 }
 

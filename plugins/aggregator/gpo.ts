@@ -1,13 +1,24 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import { sortDescending } from '../../core/backend/differentiable-sort';
-import type { Aggregator } from '../../core/contracts/image';
-import type { ForwardMode } from '../../core/contracts/module';
-import type { Rng } from '../../core/contracts/services';
-import { BiGru, Block, Linear, lengthMask, maxLength, sinusoidalEncoding } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { NODE_PATH, PLUGIN_ARGS, RNG } from '../../core/tokens';
+import {
+  type Aggregator,
+  BiGru,
+  Block,
+  definePlugin,
+  type ForwardMode,
+  inject,
+  injectable,
+  lengthMask,
+  Linear,
+  maxLength,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  type Rng,
+  RNG,
+  sinusoidalEncoding,
+  sortDescending,
+  type Static,
+  tf,
+  Type,
+} from 'shnet';
 
 export const gpoOptions = Type.Object(
   {
@@ -22,7 +33,7 @@ export const gpoOptions = Type.Object(
 const PAD_VALUE = -10000;
 
 /**
- * GPO, the Generalized Pooling Operator of VSE∞ (spec §2.5): for every feature dimension, sort the valid tokens in
+ * GPO, the Generalized Pooling Operator of VSE∞ (docs/model.md): for every feature dimension, sort the valid tokens in
  * descending order and take a weighted sum over the ranks. The weights depend on the sequence length n only:
  * a BiGRU over sinusoidal codes of positions 0..n−1 (directions averaged) → Linear(hidden→1, no bias) → padded
  * scores −10000 → softmax(score / 0.1).

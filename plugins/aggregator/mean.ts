@@ -1,10 +1,4 @@
-import { Type } from '@sinclair/typebox';
-import { injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { Aggregator } from '../../core/contracts/image';
-import type { ForwardMode, NamedParameter } from '../../core/contracts/module';
-import { lengthMask } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
+import { type Aggregator, definePlugin, type ForwardMode, injectable, lengthMask, type NamedParameter, tf, Type } from 'shnet';
 
 export const meanOptions = Type.Object({}, { additionalProperties: false });
 

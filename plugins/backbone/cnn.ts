@@ -1,13 +1,26 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { Backbone, ImageInputs, RegionFeatures } from '../../core/contracts/image';
-import type { ForwardMode } from '../../core/contracts/module';
-import type { DataInfo, Rng } from '../../core/contracts/services';
-import { UsageError } from '../../core/errors';
-import { BatchNorm, Block, Conv2d } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { DATA_INFO, NODE_PATH, PLUGIN_ARGS, RNG } from '../../core/tokens';
+import {
+  type Backbone,
+  BatchNorm,
+  Block,
+  Conv2d,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  type ForwardMode,
+  type ImageInputs,
+  inject,
+  injectable,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  type RegionFeatures,
+  type Rng,
+  RNG,
+  type Static,
+  tf,
+  Type,
+  UsageError,
+  type NodeCheck,
+} from 'shnet';
 
 export const cnnBackboneOptions = Type.Object(
   {
@@ -44,7 +57,7 @@ class CnnStage extends Block {
 
 /**
  * A small trainable CNN from pixels: the end-to-end counterpart of precomputed BUTD regions (the grid variant of
- * §2.9, learned here instead of a frozen X-101). Stages of conv 3×3 stride 2 + BatchNorm + ReLU take `[B, S, S, 3]`
+ * docs/model.md, learned here instead of a frozen X-101). Stages of conv 3×3 stride 2 + BatchNorm + ReLU take `[B, S, S, 3]`
  * to a `[B, g, g, F]` map (g = S / 2^stages, rounded up; F the last width). Output:
  *
  * - `grid`: every cell a token, `[B, g², F]`, row-major over the map;
@@ -144,6 +157,12 @@ export function poolBoxes(map: tf.Tensor4D, weights: Float32Array, r: number): t
   return tf.tidy(() => tf.matMul(tf.tensor3d(weights, [b, r, g * g]), map.reshape([b, g * g, f]) as tf.Tensor3D));
 }
 
+/** Before anything is built: the CNN reads pixels (and, for box-pooled regions, boxes). */
+const checkCnnBackbone: NodeCheck = ({ path, data }) =>
+  data && data.info.imageSize == null
+    ? [{ path: `${path}.type`, message: 'backbone "cnn" reads pixels, and this data set supplies none (its batches carry precomputed features)' }]
+    : [];
+
 export const cnnBackboneSpec = definePlugin({
   kind: 'backbone',
   name: 'cnn',
@@ -151,4 +170,5 @@ export const cnnBackboneSpec = definePlugin({
   version: '1.0.0',
   options: cnnBackboneOptions,
   plugin: CnnBackbone,
+  check: checkCnnBackbone,
 });

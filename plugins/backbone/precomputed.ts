@@ -1,12 +1,21 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { Backbone, ImageInputs, RegionFeatures } from '../../core/contracts/image';
-import type { ForwardMode, NamedParameter } from '../../core/contracts/module';
-import type { DataInfo } from '../../core/contracts/services';
-import { UsageError } from '../../core/errors';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { DATA_INFO, PLUGIN_ARGS } from '../../core/tokens';
+import {
+  type Backbone,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  type ForwardMode,
+  type ImageInputs,
+  inject,
+  injectable,
+  type NamedParameter,
+  PLUGIN_ARGS,
+  type RegionFeatures,
+  type Static,
+  tf,
+  Type,
+  UsageError,
+  type NodeCheck,
+} from 'shnet';
 
 export const precomputedBackboneOptions = Type.Object(
   {
@@ -23,7 +32,7 @@ export const precomputedBackboneOptions = Type.Object(
 
 /**
  * Precomputed region features (BUTD 36×2048) passed through unchanged. In training it applies the reference's
- * region-dropout augmentation (`image[np.where(rand > 0.2)]`, spec §3): each valid region is kept when a uniform
+ * region-dropout augmentation (`image[np.where(rand > 0.2)]`, docs/model.md): each valid region is kept when a uniform
  * draw from `mode.rng` exceeds p, the kept regions move to the front in their original order, and the batch is
  * re-padded with zeros to the longest kept length (the reference's collate pads to the batch maximum, so R shrinks).
  *
@@ -87,6 +96,12 @@ export class PrecomputedBackbone implements Backbone {
   dispose(): void {}
 }
 
+/** Before anything is built: the data set must supply precomputed region features. */
+const checkPrecomputedBackbone: NodeCheck = ({ path, data }) =>
+  data && data.info.featureDim == null
+    ? [{ path: `${path}.type`, message: 'backbone "precomputed" reads precomputed region features, and this data set supplies none' }]
+    : [];
+
 export const precomputedBackboneSpec = definePlugin({
   kind: 'backbone',
   name: 'precomputed',
@@ -94,4 +109,5 @@ export const precomputedBackboneSpec = definePlugin({
   version: '1.0.0',
   options: precomputedBackboneOptions,
   plugin: PrecomputedBackbone,
+  check: checkPrecomputedBackbone,
 });

@@ -1,11 +1,18 @@
-import { type Static, Type } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import type { ExecuteOptions, Executor, Trial, TrialOutcome } from '../../core/contracts/executor';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { wasmThreadsShare } from '../../core/backend/select';
-import { runTrialProcess } from '../../core/sweep/trial-process';
-import { PLUGIN_ARGS } from '../../core/tokens';
-import { shnetVersion } from '../../core/version';
+import {
+  definePlugin,
+  type ExecuteOptions,
+  type Executor,
+  inject,
+  injectable,
+  PLUGIN_ARGS,
+  runTrialProcess,
+  shnetVersion,
+  type Static,
+  type Trial,
+  type TrialOutcome,
+  Type,
+  wasmThreadsShare,
+} from 'shnet';
 
 export const localExecutorOptions = Type.Object(
   {

@@ -1,12 +1,26 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { HighlightModule, Segmentation } from '../../core/contracts/image';
-import type { ForwardMode } from '../../core/contracts/module';
-import type { DataInfo, Rng } from '../../core/contracts/services';
-import { Block, LayerNorm, Linear, Mlp, dropout, lengthMask } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { DATA_INFO, NODE_PATH, PLUGIN_ARGS, RNG } from '../../core/tokens';
+import {
+  Block,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  dropout,
+  type ForwardMode,
+  type HighlightModule,
+  inject,
+  injectable,
+  LayerNorm,
+  lengthMask,
+  Linear,
+  Mlp,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  type Rng,
+  RNG,
+  type Segmentation,
+  type Static,
+  tf,
+  Type,
+} from 'shnet';
 
 export const semanticHighlightOptions = Type.Object(
   {
@@ -17,7 +31,7 @@ export const semanticHighlightOptions = Type.Object(
 );
 
 /**
- * VSeM, visual semantic self-highlighting (spec §2.3, reference `Crossmodal_Fusion4_sm.CrossmodalFusion`):
+ * VSeM, visual semantic self-highlighting (docs/model.md, reference `Crossmodal_Fusion4_sm.CrossmodalFusion`):
  *   X = V0 + MLP(V0);  q = q0 + MLP(q0),  q0 = LN(Dropout(ReLU(Linear(C→D)(avg-pool g×g of the class grid))));
  *   a_r = σ(X_r·q/√D) (a sigmoid gate, 0 on padded regions);  Xw = a ⊙ X;
  *   out = ReLU(fc_1(Xw ⊙ tanh(fc_scale(Xw)) + q·mask)).

@@ -1,13 +1,27 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { HighlightModule, Segmentation } from '../../core/contracts/image';
-import type { ForwardMode } from '../../core/contracts/module';
-import type { DataInfo, Rng } from '../../core/contracts/services';
-import { UsageError } from '../../core/errors';
-import { BatchNorm, Block, Conv2d, Mlp, lengthMask, sinusoidalEncoding } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { DATA_INFO, NODE_PATH, PLUGIN_ARGS, RNG } from '../../core/tokens';
+import {
+  BatchNorm,
+  Block,
+  Conv2d,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  type ForwardMode,
+  type HighlightModule,
+  inject,
+  injectable,
+  lengthMask,
+  Mlp,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  type Rng,
+  RNG,
+  type Segmentation,
+  sinusoidalEncoding,
+  type Static,
+  tf,
+  Type,
+  UsageError,
+} from 'shnet';
 
 export const spatialHighlightOptions = Type.Object(
   {
@@ -20,7 +34,7 @@ export const spatialHighlightOptions = Type.Object(
 );
 
 /**
- * VSpM, visual spatial self-highlighting (spec §2.4, reference `Crossmodal_Fusion4_sp.CrossmodalFusion_sp`):
+ * VSpM, visual spatial self-highlighting (docs/model.md, reference `Crossmodal_Fusion4_sp.CrossmodalFusion_sp`):
  *   Q = MLP(D→D/2→k)(V0);  map M [m, m] (raw class ids) ⧺ sinusoidal code of the raster position (width 8)
  *   → K = ReLU(BN2d(Conv3×3(9→k)));  A = softmax_pixels(λ·Q Kᵀ/√k);  out = MLP(k→D/2→D)(A K ⊙ mask + Q).
  *

@@ -1,13 +1,35 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { Aggregator, Backbone, HighlightModule, ImageEncoder, ImageInputs, Segmentation, Segmenter } from '../../core/contracts/image';
-import type { ForwardMode } from '../../core/contracts/module';
-import type { DataInfo, Rng } from '../../core/contracts/services';
-import { UsageError } from '../../core/errors';
-import { Block, LayerNorm, Linear, Mlp, dropout, l2Normalize } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { DATA_INFO, NODE_PATH, PLUGIN_ARGS, PLUGIN_PARTS, RNG } from '../../core/tokens';
+import {
+  type Aggregator,
+  type Backbone,
+  Block,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  dropout,
+  type ForwardMode,
+  type HighlightModule,
+  type ImageEncoder,
+  type ImageInputs,
+  inject,
+  injectable,
+  l2Normalize,
+  LayerNorm,
+  Linear,
+  Mlp,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  PLUGIN_PARTS,
+  type Rng,
+  RNG,
+  type Segmentation,
+  type Segmenter,
+  type Static,
+  tf,
+  Type,
+  UsageError,
+  type NodeCheck,
+  type CheckProblem,
+} from 'shnet';
 
 export const shnetImageEncoderOptions = Type.Object(
   {
@@ -29,7 +51,7 @@ export interface ShnetImageEncoderParts {
 }
 
 /**
- * The 3SHNet image encoder (spec §2.2, reference `EncoderImageAggr`):
+ * The 3SHNet image encoder (docs/model.md, reference `EncoderImageAggr`):
  *   V0 = fc(regions);  V = V0 + MLP(F→D/2→D)(regions);
  *   c = LN(Dropout(ReLU(Linear(C→D)(categories))));  G = G0 + MLP(G0), G0 = LN(Dropout(ReLU(Linear(C→D)(grid tokens))));
  *   F = MLP(D→D/2→D)(VSeM(V0) + VSpM(V0) + V);
@@ -116,7 +138,7 @@ export class ShnetImageEncoder extends Block implements ImageEncoder {
   }
 
   /**
-   * The compacted token set of §2.2 step 9.
+   * The compacted token set (docs/model.md, the image encoder's token compaction).
    * @returns tokens `[B, S, D]` (S = c + 2R + g² with everything on), valid tokens first; their counts `[B]`
    */
   tokenSet(regions: tf.Tensor3D, lengths: Int32Array, segmentation: Segmentation | null, mode: ForwardMode): { tokens: tf.Tensor3D; tokenLengths: Int32Array } {
@@ -188,6 +210,37 @@ export function compactionOrder(
   return { order, counts };
 }
 
+/**
+ * Before anything is built: every highlight works at the encoder's width D, and the tokens and highlights that read
+ * the segmentation need a segmenter (the constructor enforces the same, for nodes built without validation).
+ */
+const checkShnetImageEncoder: NodeCheck = ({ node, path }) => {
+  const problems: CheckProblem[] = [];
+  const d = node.args.embedDim;
+  for (const slot of ['highlight.semantic', 'highlight.spatial']) {
+    const width = node.slots[slot]?.args.embedDim;
+    if (typeof width === 'number' && width !== d) {
+      problems.push({
+        path: `${path}.${slot}.args.embedDim`,
+        message: `${width} differs from the encoder's width ${d} (${path}.args.embedDim): a highlight works on the encoder's D-wide regions`,
+      });
+    }
+  }
+  const needsSegmentation = [
+    node.args.categoryToken === true && 'args.categoryToken',
+    node.args.segmentGridTokens === true && 'args.segmentGridTokens',
+    node.slots['highlight.semantic'] && 'highlight.semantic',
+    node.slots['highlight.spatial'] && 'highlight.spatial',
+  ].filter((x): x is string => typeof x === 'string');
+  if (node.slots.segmenter === null && needsSegmentation.length > 0) {
+    problems.push({
+      path: `${path}.segmenter`,
+      message: `is null, but ${needsSegmentation.join(', ')} need segmentation (set a segmenter, or switch these off)`,
+    });
+  }
+  return problems;
+};
+
 export const shnetImageEncoderSpec = definePlugin({
   kind: 'image-encoder',
   name: '3shnet',
@@ -202,4 +255,5 @@ export const shnetImageEncoderSpec = definePlugin({
     aggregator: { kind: 'aggregator', doc: 'Pools the token set into one vector (GPO in the reference).' },
   },
   plugin: ShnetImageEncoder,
+  check: checkShnetImageEncoder,
 });

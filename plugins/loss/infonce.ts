@@ -1,10 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { Loss, TrainingProgress } from '../../core/contracts/training';
-import type { NamedParameter } from '../../core/contracts/module';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { PLUGIN_ARGS } from '../../core/tokens';
+import { definePlugin, inject, injectable, type Loss, type NamedParameter, PLUGIN_ARGS, type Static, tf, type TrainingProgress, Type } from 'shnet';
 
 export const infoNceLossOptions = Type.Object(
   {

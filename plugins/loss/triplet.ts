@@ -1,9 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { Loss, TrainingProgress } from '../../core/contracts/training';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { PLUGIN_ARGS } from '../../core/tokens';
+import { definePlugin, inject, injectable, type Loss, PLUGIN_ARGS, type Static, tf, type TrainingProgress, Type } from 'shnet';
 
 export const tripletLossOptions = Type.Object(
   {
@@ -18,7 +13,7 @@ export const tripletLossOptions = Type.Object(
 );
 
 /**
- * Bidirectional hinge triplet loss on cosine scores (spec §3, VSE∞ `ContrastiveLoss`), **summed** over the batch.
+ * Bidirectional hinge triplet loss on cosine scores (docs/model.md, VSE∞'s `ContrastiveLoss`), **summed** over the batch.
  * With S = I·Cᵀ:
  *   caption retrieval  c_s[i,j] = max(0, m + S[i,j] − S[i,i]),  j ≠ i
  *   image retrieval    c_i[i,j] = max(0, m + S[i,j] − S[j,j]),  i ≠ j
@@ -37,9 +32,14 @@ export class TripletLoss implements Loss {
       const offDiagonal = tf.scalar(1).sub(tf.eye(n));
       const costS = tf.relu(scores.add(this.args.margin).sub(diagonal.reshape([n, 1]))).mul(offDiagonal);
       const costIm = tf.relu(scores.add(this.args.margin).sub(diagonal.reshape([1, n]))).mul(offDiagonal);
-      if (progress.epoch < this.args.warmupEpochs) return costS.sum().add(costIm.sum()) as tf.Scalar;
+      if (this.objective(progress) === 'all_negatives') return costS.sum().add(costIm.sum()) as tf.Scalar;
       return costS.max(1).sum().add(costIm.max(0).sum()) as tf.Scalar;
     });
+  }
+
+  /** The sum over all negatives is B−1 times the size of the hardest-negative one: the two are logged apart. */
+  objective(progress: TrainingProgress): string {
+    return progress.epoch < this.args.warmupEpochs ? 'all_negatives' : 'hardest_negative';
   }
 }
 

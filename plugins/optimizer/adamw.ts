@@ -1,11 +1,16 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { NamedParameter } from '../../core/contracts/module';
-import type { Optimizer, OptimizerState } from '../../core/contracts/training';
-import { UsageError } from '../../core/errors';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { PLUGIN_ARGS } from '../../core/tokens';
+import {
+  definePlugin,
+  inject,
+  injectable,
+  type NamedParameter,
+  type Optimizer,
+  type OptimizerState,
+  PLUGIN_ARGS,
+  type Static,
+  tf,
+  Type,
+  UsageError,
+} from 'shnet';
 
 export const adamwOptions = Type.Object(
   {

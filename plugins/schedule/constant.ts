@@ -1,7 +1,4 @@
-import { Type } from '@sinclair/typebox';
-import { injectable } from 'inversify';
-import type { Schedule, TrainingProgress } from '../../core/contracts/training';
-import { definePlugin } from '../../core/registry/plugin-spec';
+import { definePlugin, injectable, type Schedule, type TrainingProgress, Type } from 'shnet';
 
 export const constantScheduleOptions = Type.Object({}, { additionalProperties: false });
 

@@ -1,8 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import type { Schedule, TrainingProgress } from '../../core/contracts/training';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { PLUGIN_ARGS } from '../../core/tokens';
+import { definePlugin, inject, injectable, PLUGIN_ARGS, type Schedule, type Static, type TrainingProgress, Type } from 'shnet';
 
 export const stepScheduleOptions = Type.Object(
   {

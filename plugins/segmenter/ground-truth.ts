@@ -1,13 +1,20 @@
-import { Type } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { ImageInputs, Segmentation, Segmenter } from '../../core/contracts/image';
-import type { ForwardMode, NamedParameter } from '../../core/contracts/module';
-import type { DataInfo } from '../../core/contracts/services';
-import { UsageError } from '../../core/errors';
-import { cellMeanPool } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { DATA_INFO } from '../../core/tokens';
+import {
+  cellMeanPool,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  type ForwardMode,
+  type ImageInputs,
+  inject,
+  injectable,
+  type NamedParameter,
+  type Segmentation,
+  type Segmenter,
+  tf,
+  Type,
+  UsageError,
+  type NodeCheck,
+} from 'shnet';
 
 export const groundTruthSegmenterOptions = Type.Object({}, { additionalProperties: false });
 
@@ -54,6 +61,12 @@ export class GroundTruthSegmenter implements Segmenter {
   dispose(): void {}
 }
 
+/** Before anything is built: the data set must supply the ground-truth label maps this segmenter reads. */
+const checkGroundTruthSegmenter: NodeCheck = ({ path, data }) =>
+  data && !data.segmentation
+    ? [{ path: `${path}.type`, message: 'segmenter "ground-truth" reads the data set\'s label maps, and this data set supplies none' }]
+    : [];
+
 export const groundTruthSegmenterSpec = definePlugin({
   kind: 'segmenter',
   name: 'ground-truth',
@@ -61,4 +74,5 @@ export const groundTruthSegmenterSpec = definePlugin({
   version: '1.0.0',
   options: groundTruthSegmenterOptions,
   plugin: GroundTruthSegmenter,
+  check: checkGroundTruthSegmenter,
 });

@@ -1,16 +1,35 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable, optional } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { ImageInputs, Segmentation, Segmenter } from '../../core/contracts/image';
-import type { ForwardMode, NamedParameter } from '../../core/contracts/module';
-import type { DataInfo, Logger, Rng } from '../../core/contracts/services';
-import { UsageError } from '../../core/errors';
-import { BatchNorm, Block, Conv2d, cellMeanPool } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { loadCheckpoint } from '../../core/train/checkpoint';
-import { DATA_INFO, LOGGER, NODE_PATH, PLUGIN_ARGS, RNG } from '../../core/tokens';
+import {
+  BatchNorm,
+  Block,
+  cellMeanPool,
+  Conv2d,
+  DATA_INFO,
+  type DataInfo,
+  definePlugin,
+  type ForwardMode,
+  type ImageInputs,
+  inject,
+  injectable,
+  loadCheckpoint,
+  RunFolder,
+  type Logger,
+  LOGGER,
+  type NamedParameter,
+  NODE_PATH,
+  optional,
+  PLUGIN_ARGS,
+  type Rng,
+  RNG,
+  type Segmentation,
+  type Segmenter,
+  type Static,
+  tf,
+  Type,
+  UsageError,
+  type NodeCheck,
+} from 'shnet';
 
 export const learnedSegmenterOptions = Type.Object(
   {
@@ -63,7 +82,7 @@ class ConvBnRelu extends Block {
 }
 
 /**
- * A small convolutional segmenter trained on ground-truth label maps (the stand-in for UPSNet, spec §2.1):
+ * A small convolutional segmenter trained on ground-truth label maps (the stand-in for UPSNet, docs/model.md):
  * pixels `[B, S, S, 3]` → a stem (stride 2 by default: half resolution), stride-2 stages with a context conv at
  * the bottom (receptive field ≈ 31 pixels at the defaults, enough to tell a star from a cross) → the stem, the
  * middle stage and the context upsampled (bilinear) to the stem's resolution and concatenated → 1×1 conv → logits,
@@ -169,7 +188,7 @@ export class LearnedSegmenter extends Block implements Segmenter {
  * Run folders are named `<name>-<ISO time>`, so the newest is the last in name order.
  */
 export function resolveSegmenterCheckpoint(checkpoint: string): string {
-  const best = (dir: string) => join(dir, 'checkpoints', 'best.safetensors');
+  const best = (dir: string) => new RunFolder(dir).best;
   if (checkpoint.endsWith('*')) {
     const folder = dirname(checkpoint);
     const prefix = basename(checkpoint).slice(0, -1);
@@ -186,6 +205,20 @@ export function resolveSegmenterCheckpoint(checkpoint: string): string {
   return statSync(checkpoint).isDirectory() ? best(checkpoint) : checkpoint;
 }
 
+/**
+ * Before anything is built: the segmenter reads pixels, and a segmenter stage trains it on label maps, so the data
+ * set must supply them.
+ */
+const checkLearnedSegmenter: NodeCheck = ({ path, data, recipe }) => {
+  if (!data) return [];
+  const problems = [];
+  if (data.info.imageSize == null) problems.push({ path: `${path}.type`, message: 'segmenter "learned" reads pixels, and this data set supplies none' });
+  if (recipe.stage === 'segmenter' && !data.segmentation) {
+    problems.push({ path: 'data', message: 'a segmenter stage trains on ground-truth label maps, and this data set supplies none' });
+  }
+  return problems;
+};
+
 export const learnedSegmenterSpec = definePlugin({
   kind: 'segmenter',
   name: 'learned',
@@ -193,4 +226,5 @@ export const learnedSegmenterSpec = definePlugin({
   version: '1.0.0',
   options: learnedSegmenterOptions,
   plugin: LearnedSegmenter,
+  check: checkLearnedSegmenter,
 });

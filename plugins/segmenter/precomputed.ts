@@ -1,14 +1,20 @@
-import { Type } from '@sinclair/typebox';
-import { injectable } from 'inversify';
-import type { ImageInputs, Segmentation, Segmenter } from '../../core/contracts/image';
-import type { ForwardMode, NamedParameter } from '../../core/contracts/module';
-import { UsageError } from '../../core/errors';
-import { definePlugin } from '../../core/registry/plugin-spec';
+import {
+  definePlugin,
+  type ForwardMode,
+  type ImageInputs,
+  injectable,
+  type NamedParameter,
+  type Segmentation,
+  type Segmenter,
+  Type,
+  UsageError,
+  type NodeCheck,
+} from 'shnet';
 
 export const precomputedSegmenterOptions = Type.Object({}, { additionalProperties: false });
 
 /**
- * The data set's precomputed segmentation (UPSNet arrays in the reference, spec §2.1): class-score grid, label map
+ * The data set's precomputed segmentation (UPSNet arrays in the reference, docs/model.md): class-score grid, label map
  * and category multi-hot. The returned tensors are the batch's own: the engine, which owns `ImageInputs`, disposes
  * them; callers must not.
  */
@@ -36,6 +42,17 @@ export class PrecomputedSegmenter implements Segmenter {
   dispose(): void {}
 }
 
+/** Before anything is built: the data set must supply the segmentation this segmenter hands on. */
+const checkPrecomputedSegmenter: NodeCheck = ({ path, data }) =>
+  data && !data.segmentation
+    ? [
+        {
+          path: `${path}.type`,
+          message: 'segmenter "precomputed" hands on the data set\'s segmentation arrays, and this data set supplies none (use another segmenter, or null)',
+        },
+      ]
+    : [];
+
 export const precomputedSegmenterSpec = definePlugin({
   kind: 'segmenter',
   name: 'precomputed',
@@ -43,4 +60,5 @@ export const precomputedSegmenterSpec = definePlugin({
   version: '1.0.0',
   options: precomputedSegmenterOptions,
   plugin: PrecomputedSegmenter,
+  check: checkPrecomputedSegmenter,
 });

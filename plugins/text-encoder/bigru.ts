@@ -1,14 +1,24 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
-import * as tf from '../../core/backend/tf';
-import type { Aggregator } from '../../core/contracts/image';
-import type { ForwardMode } from '../../core/contracts/module';
-import type { Rng } from '../../core/contracts/services';
-import type { TextEncoder } from '../../core/contracts/text';
-import { UsageError } from '../../core/errors';
-import { BiGru, Block, Embedding, l2Normalize } from '../../core/nn';
-import { definePlugin } from '../../core/registry/plugin-spec';
-import { NODE_PATH, PLUGIN_ARGS, PLUGIN_PARTS, RNG } from '../../core/tokens';
+import {
+  type Aggregator,
+  BiGru,
+  Block,
+  definePlugin,
+  Embedding,
+  type ForwardMode,
+  inject,
+  injectable,
+  l2Normalize,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  PLUGIN_PARTS,
+  type Rng,
+  RNG,
+  type Static,
+  type TextEncoder,
+  tf,
+  Type,
+  UsageError,
+} from 'shnet';
 
 export const bigruTextEncoderOptions = Type.Object(
   {
@@ -40,11 +50,11 @@ export function tokenizeWords(caption: string): string[] {
 }
 
 /**
- * VSE∞'s BiGRU text encoder (its `bigru` branch), the TF.js-sized alternative to 3SHNet's BERT (spec §8.1):
+ * VSE∞'s BiGRU text encoder (its `bigru` branch), the TF.js-sized alternative to 3SHNet's BERT (docs/model.md):
  * word ids `<start> w… <end>` → Embedding(V, 300), init U(±0.1) → 1-layer BiGRU(300→D) with the two directions
  * averaged → GPO over the caption length (own instance, slot `aggregator`) → L2 norm (+1e-8).
  *
- * Training augmentation (spec §2.6 on words, as VSE∞'s word-level `process_caption`): each word (not `<start>` /
+ * Training augmentation (docs/model.md on words, as VSE∞'s word-level `process_caption`): each word (not `<start>` /
  * `<end>`) is picked with probability 0.2; a picked word becomes `<mask>` (50 %), a uniformly random vocabulary id
  * (10 %) or is deleted (40 %). Draws come from `mode.rng`.
  *

@@ -4,7 +4,7 @@
  */
 import { tf } from '../../core/backend/tf';
 import { describeConformance } from '../../core/conformance/mocha';
-import { builtinManifest, createRegistry } from '../../core/run/prepare';
+import { builtinManifest, createRegistry } from '../../core/registry/builtin';
 
 const registry = createRegistry([builtinManifest()]);
 
@@ -17,5 +17,5 @@ describe('conformance of every built-in plugin (cpu)', () => {
   after(async () => {
     await tf.setBackend(previous);
   });
-  for (const { spec } of registry.list()) describeConformance(spec, registry);
+  for (const { spec } of registry.list()) describeConformance(registry.implementation(spec.kind, spec.name), registry);
 });

@@ -5,7 +5,7 @@
  * backend initialises; {@link selectBackend} does.
  *
  * Coverage against what a 3SHNet model runs (checked op by op, forward and backward, in
- * `test/core/backend/op-coverage.test.ts`): of the 16 kernels cpu has and wasm lacks (runtime notes §1.2), the
+ * `test/core/backend/op-coverage.test.ts`): of the 16 kernels cpu has and wasm lacks (docs/architecture.md, Backends), the
  * model needs `UnsortedSegmentSum` (gather gradient) and `Conv2DBackpropFilter` (conv weight gradient). The rest are
  * complex numbers, FFT, ragged tensors, strings, `Draw`, `Einsum` (shnet writes einsums as matMul) and depthwise
  * convolution gradients, none of which the model uses.

@@ -18,11 +18,12 @@
  *    unreferenced once the pool exists (they only ever wait for work from the main thread).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { tf } from '../tf';
 import { loadWasmPackage, WASM } from './wasm-backend';
+import { writeFileAtomic } from '../../atomic-write';
 
 /** Emscripten's preallocated worker pool in this build (PTHREAD_POOL_SIZE): more threads would spawn lazily. */
 export const MAX_WASM_THREADS = 8;
@@ -70,11 +71,7 @@ function workerScriptFile(): string {
   const source = wasmWorkerContents.replace(/\n/g, '\\n');
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   const path = join(tmpdir(), `shnet-tfjs-wasm-worker-${hash}.js`);
-  if (!existsSync(path)) {
-    const partial = `${path}.${process.pid}.tmp`;
-    writeFileSync(partial, source);
-    renameSync(partial, path);
-  }
+  if (!existsSync(path)) writeFileAtomic(path, source);
   return path;
 }
 

@@ -28,7 +28,7 @@ interface EvalCliOptions {
 
 /**
  * `shnet eval`: one trained model, an ensemble of models, or saved similarity matrices, under the reference
- * protocol (spec §5). Prints a table, writes the report as JSON.
+ * protocol (docs/evaluation.md). Prints a table, writes the report as JSON.
  */
 export function registerEval(program: Command, manifests: readonly PluginManifest[], logger: () => Logger): void {
   withOverrides(
@@ -47,7 +47,7 @@ export function registerEval(program: Command, manifests: readonly PluginManifes
       )
       .option('--ranks <file>', "also write every query's 0-based rank: .npy (int32 [N, 6]: i2t, then t2i of the five captions) or .json")
       .option('--recipe <file>', 'recipe of a checkpoint that is not inside a run folder')
-      .option('--data <node>', "another data set for cross-data-set evaluation, as YAML: '{type: shapes, args: {seed: 7}}' (same as --set data=…)")
+      .option('--data <node>', "another data set for cross-data-set evaluation, as YAML, e.g. '{type: shapes, args: {seed: 7}}' (same as --set data=…)")
       .option('--ensemble <runs...>', 'average the similarity matrices of these runs (hybrid level) and evaluate the mean')
       .option('--sims <files...>', 'evaluate saved [N, 5N] .npy matrices (their mean when several); no model is loaded')
       .option('--evaluator <type>', 'with --sims: evaluator plugin that reads the matrices', 'retrieval')

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { PluginManifest } from '../../registry/plugin-spec';
 import { recipeJsonSchema } from '../../recipe/json-schema';
-import { createRegistry } from '../../run/prepare';
+import { createRegistry } from '../../registry/builtin';
 
 /** `shnet schema`: the JSON Schema of recipe files, for editor completion and checking. */
 export function registerSchema(program: Command, manifests: readonly PluginManifest[]): void {

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BACKEND_NAMES, selectBackend, type BackendRequest } from '../../backend/select';
+import { BACKEND_REQUESTS, selectBackend, type BackendRequest } from '../../backend/select';
 import { formatReports, runConformance, type ConformanceReport } from '../../conformance';
 import { RunFailure, UsageError } from '../../errors';
 import { isPluginKind, PLUGIN_KINDS } from '../../kinds';
 import { loadManifestModule } from '../../registry/load-manifest';
 import type { PluginManifest } from '../../registry/plugin-spec';
-import { createRegistry } from '../../run/prepare';
+import { createRegistry } from '../../registry/builtin';
 
 /**
  * `shnet test-plugin PACKAGE|PATH`: loads a plugin package's manifest on top of the built-in one (as a recipe's
@@ -26,8 +26,8 @@ export function registerTestPlugin(program: Command, manifests: readonly PluginM
       if (options.kind !== undefined && !isPluginKind(options.kind)) {
         throw new UsageError(`unknown plugin kind '${options.kind}' (kinds: ${PLUGIN_KINDS.join(', ')})`);
       }
-      if (options.backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(options.backend)) {
-        throw new UsageError(`unknown backend '${options.backend}' (auto, ${BACKEND_NAMES.join(', ')})`);
+      if (!(BACKEND_REQUESTS as readonly string[]).includes(options.backend)) {
+        throw new UsageError(`unknown backend '${options.backend}' (${BACKEND_REQUESTS.join(', ')})`);
       }
       const spec = existsSync(target) ? resolve(target) : target;
       const manifest = loadManifestModule(spec, resolve('command-line'));
@@ -40,7 +40,7 @@ export function registerTestPlugin(program: Command, manifests: readonly PluginM
       }
       await selectBackend(options.backend as BackendRequest);
       const reports: ConformanceReport[] = [];
-      for (const plugin of chosen) reports.push(await runConformance(registry.get(plugin.kind, plugin.name).spec, registry));
+      for (const plugin of chosen) reports.push(await runConformance(registry.implementation(plugin.kind, plugin.name), registry));
       process.stdout.write(`${formatReports(reports)}\n`);
       const failed = reports.filter((r) => !r.passed).map((r) => r.plugin);
       if (failed.length > 0) throw new RunFailure(`conformance failed for ${failed.join(', ')}`);

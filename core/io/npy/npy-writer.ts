@@ -2,7 +2,7 @@
  * Writing `.npy` files (format 1.0, C order, little-endian), atomically (`../atomic-write`): a reader never sees
  * a half-written array under the final name.
  */
-import { AtomicFile } from '../atomic-write';
+import { AtomicFile } from '../../atomic-write';
 import { encodeHeaderV1, formatShape } from './npy-header';
 
 /** Typed arrays the writer stores, and the dtype each becomes. */

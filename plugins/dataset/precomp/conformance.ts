@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeNpy } from '../../../core/io/npy/npy';
-import type { ConformanceFixture } from '../../../core/registry/plugin-spec';
+import { type ConformanceFixture, writeNpy } from 'shnet';
 
 /**
  * The conformance suite reads `precomp` from a tiny folder written here: split `test` with N = 3 images, R = 4

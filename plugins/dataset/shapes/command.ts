@@ -3,8 +3,8 @@
  * (see `export.ts`), for file-based data sets and for the reference implementation.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import type { CliCommandContribution } from '../../../core/contracts/cli-command';
-import { UsageError } from '../../../core/errors';
+import { type CliCommandContribution, UsageError } from 'shnet';
+
 import { exportPrecomp } from './export';
 
 /** Flag → option name, for the options that `data export` passes through. */
@@ -39,9 +39,12 @@ interface ExportFlags {
 }
 
 export const dataCommand: CliCommandContribution = {
-  name: 'data',
+  name: 'data export',
   register(program: Command): void {
-    const data = program.command('data').description('built-in data sets: export them to files');
+    // The group is shared with `data wrap` (plugins/dataset/precomp/command.ts); whichever registers first creates it.
+    const data =
+      program.commands.find((c) => c.name() === 'data') ??
+      program.command('data').description('data sets as files: export the built-in ones, wrap your own arrays');
     data
       .command('export')
       .description('write a built-in data set in the precomp layout ({split}_caps.txt, _ims.npy, …)')

@@ -1,5 +1,5 @@
 /**
- * Exporting `shapes` in the precomp layout of the reference code (spec §4), so a file-based data set (and the
+ * Exporting `shapes` in the precomp layout of the reference code (docs/datasets.md), so a file-based data set (and the
  * reference implementation) can read it. Per split:
  *
  *   {split}_caps.txt            5 lines per image, in image order
@@ -14,10 +14,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../../../core/errors';
+import { AtomicFile, NpyStreamWriter, UsageError, writeFileAtomic } from 'shnet';
 import { GRID_SIZE, MAP_SIZE, SPLIT_NAMES, type SplitName, SplitGenerator, allocateRecords } from './generator';
-import { AtomicFile, writeFileAtomic } from '../../../core/io/atomic-write';
-import { NpyStreamWriter } from '../../../core/io/npy/npy';
+
 import { type ShapesOptions, resolveShapesOptions } from './options';
 import { shapesDataInfo } from './plugin';
 import { CLASS_NAMES } from './vocabulary';

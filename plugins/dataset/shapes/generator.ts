@@ -12,7 +12,7 @@ import { categories, classGrid, resizeLabels } from './segmentation';
 import type { ShapesOptions } from './options';
 import { NUM_CLASSES } from './vocabulary';
 
-/** Side of the label map and of the class-score grid, fixed by 3SHNet (spec §2.1). */
+/** Side of the label map and of the class-score grid, fixed by 3SHNet (docs/model.md). */
 export const MAP_SIZE = 64;
 export const GRID_SIZE = 7;
 

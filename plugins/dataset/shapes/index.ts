@@ -8,7 +8,7 @@
  * const batch = await train.loadImages([0, 1]); // regions [2, 6, 64], segmentation.classGrid [2, 7, 7, 7], ...
  * ```
  */
-import type { CliCommandContribution } from '../../../core/contracts/cli-command';
+import type { CliCommandContribution } from 'shnet';
 import { dataCommand } from './command';
 
 export { shapesDataset, ShapesDataset, shapesDataInfo } from './plugin';

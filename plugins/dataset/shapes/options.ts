@@ -1,7 +1,5 @@
 /** Options of the `shapes` data set (recipe `args`, and the flags of `shnet data export`). */
-import { type Static, Type } from '@sinclair/typebox';
-import { UsageError } from '../../../core/errors';
-import { createOptionsAjv } from '../../../core/registry/registry';
+import { checkOptions, type Static, Type, UsageError } from 'shnet';
 
 export const shapesOptions = Type.Object(
   {
@@ -63,13 +61,7 @@ export function checkShapesOptions(options: ShapesOptions, where = 'shapes'): vo
 
 /** Validates raw options (`args` of a recipe node, or CLI flags) and fills the defaults. */
 export function resolveShapesOptions(raw: Readonly<Record<string, unknown>> = {}, where = 'shapes'): ShapesOptions {
-  const options = structuredClone(raw) as Record<string, unknown>;
-  const validate = createOptionsAjv().compile(shapesOptions);
-  if (!validate(options)) {
-    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '(options)'} ${e.message}`);
-    throw new UsageError(`${where}: invalid options:\n  - ${problems.join('\n  - ')}`);
-  }
-  const resolved = options as ShapesOptions;
+  const resolved = checkOptions(shapesOptions, raw, where);
   checkShapesOptions(resolved, where);
   return resolved;
 }

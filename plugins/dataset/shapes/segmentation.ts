@@ -1,5 +1,5 @@
 /**
- * The three segmenter outputs of 3SHNet (spec §2.1), derived exactly from a ground-truth label map of side S:
+ * The three segmenter outputs of 3SHNet (docs/model.md), derived exactly from a ground-truth label map of side S:
  *
  * - class-score grid `[C, g, g]`: the fraction of each class's pixels in each grid cell. Cell (i, j) covers rows
  *   [b_i, b_{i+1}) and columns [b_j, b_{j+1}) with b_k = ⌊k·S/g⌋, so cells partition the image (at S = 64,

@@ -2,8 +2,8 @@
  * One split of `shapes` held in memory: captions for all images up front (cheap), image records generated on first
  * use and kept as bytes where they can be (pixels, label map), converted to float per batch.
  */
-import type { HostImages } from '../../../core/contracts/data';
-import type { DatasetSplit } from '../../../core/contracts/dataset';
+import type { DatasetSplit, HostImages } from 'shnet';
+
 import { GRID_SIZE, MAP_SIZE, type RecordBuffers, type SplitGenerator, allocateRecords } from './generator';
 
 export class ShapesSplit implements DatasetSplit {

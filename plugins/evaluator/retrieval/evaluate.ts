@@ -2,8 +2,7 @@
  * Running a protocol over a similarity source in bounded memory: blocks of image rows are produced, counted into
  * ranks and dropped, so memory is one block (`chunkRows × 5N` floats) plus the rank arrays, not `N × 5N`.
  */
-import type { TiePolicy } from '../../../core/contracts/evaluation';
-import { NpyStreamWriter } from '../../../core/io/npy/npy';
+import { NpyStreamWriter, type TiePolicy } from 'shnet';
 import { averageReports, chanceReport, reportFromRanks } from './metrics';
 import { type Fold, type ProtocolReport, type ProtocolSpec, type RetrievalProtocolName, protocolFolds, protocolName } from './protocols';
 import { RankAccumulator } from './ranks';

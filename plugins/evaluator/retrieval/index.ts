@@ -1,5 +1,5 @@
 /**
- * Image-sentence retrieval evaluation under the reference protocol (§5 of the spec): ranks, R@K / medr / meanr /
+ * Image-sentence retrieval evaluation under the reference protocol (docs/evaluation.md): ranks, R@K / medr / meanr /
  * rSum, the COCO 5-fold 1K, COCO 5K and F30K 1K protocols, ensembles of saved similarity matrices, all on
  * Float32Arrays in bounded memory.
  *

@@ -7,10 +7,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
-import { UsageError } from '../../../core/errors';
-import { writeNpy } from '../../../core/io/npy/npy';
+import { type TiePolicy, UsageError, writeNpy } from 'shnet';
+
 import type { Fold } from './protocols';
-import type { TiePolicy } from '../../../core/contracts/evaluation';
 
 /** The ranks of every fold of one evaluation, in fold order. */
 export interface FoldRanks {

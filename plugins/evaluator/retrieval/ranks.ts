@@ -1,5 +1,5 @@
 /**
- * Ranks of the ground truth under the reference protocol (§5 of the spec), counted without sorting.
+ * Ranks of the ground truth under the reference protocol (docs/evaluation.md), counted without sorting.
  *
  * `sims` is `[N, 5N]`: image rows, caption columns; caption j belongs to image floor(j/5).
  * - i2t: for image i, the best (lowest) 0-based position of its captions 5i .. 5i+4 in row i sorted descending.
@@ -14,7 +14,7 @@
  * are never counted against it. NaN anywhere is an error: numpy would sort it first after the reversal, so no
  * finite answer would match.
  */
-import type { TiePolicy } from '../../../core/contracts/evaluation';
+import type { TiePolicy } from 'shnet';
 
 /** The tie policies, in the order the options schema lists them. */
 export const TIE_POLICIES: readonly TiePolicy[] = ['optimistic', 'pessimistic'];

@@ -12,7 +12,7 @@
  *   every entry that could fall on the other side of a rank threshold replaced by its exact value, so the ranks
  *   are those of the exact kernel (see the class).
  */
-import { tf } from '../../../core/backend/tf';
+import { tf } from 'shnet';
 import type { ScoreBound } from './ranks';
 
 /** Rows and columns of one cache tile: 64 rows of D = 1024 floats are 256 KiB per side, a typical L2 share. */

@@ -1,8 +1,8 @@
 /**
  * Where a similarity matrix `[N, 5N]` comes from, a block at a time: embeddings (computed on demand), a matrix
- * in memory, or the element-wise mean of several saved `.npy` matrices (the ensemble of §5).
+ * in memory, or the element-wise mean of several saved `.npy` matrices (the ensemble of docs/evaluation.md).
  */
-import { NpyReader } from '../../../core/io/npy/npy';
+import { NpyReader } from 'shnet';
 import type { ScoreBound } from './ranks';
 import { MatmulSimilarity, groundTruthScores, matmulSimilarityAvailable, similarityBlock } from './similarity';
 

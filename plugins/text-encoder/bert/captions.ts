@@ -1,7 +1,7 @@
-import type { Rng } from '../../../core/contracts/services';
+import type { Rng } from 'shnet';
 import type { WordPieceTokenizer } from './wordpiece';
 
-/** Training-time caption augmentation settings (spec §2.6). */
+/** Training-time caption augmentation settings (docs/model.md). */
 export interface CaptionAugmentation {
   readonly rng: Rng;
   /** Chance that a word is augmented (0.2 in VSE∞ / 3SHNet). */

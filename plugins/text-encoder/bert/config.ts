@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../../../core/errors';
+import { UsageError } from 'shnet';
 
 /**
  * The fields of a Hugging Face BERT `config.json` the encoder uses (any BERT-family size: BERT-base/large,
@@ -21,7 +21,7 @@ export interface BertConfig {
   readonly padTokenId: number;
 }
 
-/** bert-base-uncased, the backbone of 3SHNet (spec §2.6). */
+/** bert-base-uncased, the backbone of 3SHNet (docs/model.md). */
 export const BERT_BASE_UNCASED: BertConfig = {
   vocabSize: 30522,
   hiddenSize: 768,

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConformanceFixture } from '../../../core/registry/plugin-spec';
+import type { ConformanceFixture } from 'shnet';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz'.split('');
 

@@ -1,7 +1,5 @@
-import * as tf from '../../../core/backend/tf';
-import type { ForwardMode } from '../../../core/contracts/module';
-import type { Rng } from '../../../core/contracts/services';
-import { Block, dropout, Embedding, gelu, LayerNorm, Linear, mergeHeads, scaledDotProductAttention, splitHeads } from '../../../core/nn';
+import { Block, dropout, Embedding, type ForwardMode, gelu, LayerNorm, Linear, mergeHeads, type Rng, scaledDotProductAttention, splitHeads, tf } from 'shnet';
+
 import type { BertConfig } from './config';
 
 /**

@@ -1,7 +1,5 @@
-import * as tf from '../../../core/backend/tf';
-import type { ForwardMode } from '../../../core/contracts/module';
-import type { Rng } from '../../../core/contracts/services';
-import { Block } from '../../../core/nn';
+import { Block, type ForwardMode, type Rng, tf } from 'shnet';
+
 import type { BertConfig } from './config';
 import { BertEmbeddings, BertLayer } from './layers';
 

@@ -1,15 +1,27 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { inject, injectable } from 'inversify';
+import {
+  type Aggregator,
+  Block,
+  definePlugin,
+  type ForwardMode,
+  inject,
+  injectable,
+  l2Normalize,
+  Linear,
+  type NamedParameter,
+  NODE_PATH,
+  PLUGIN_ARGS,
+  PLUGIN_PARTS,
+  type Rng,
+  RNG,
+  type Static,
+  type TextEncoder,
+  tf,
+  Type,
+  UsageError,
+} from 'shnet';
+
 import { join, resolve } from 'node:path';
-import * as tf from '../../../core/backend/tf';
-import type { Aggregator } from '../../../core/contracts/image';
-import type { ForwardMode, NamedParameter } from '../../../core/contracts/module';
-import type { Rng } from '../../../core/contracts/services';
-import type { TextEncoder } from '../../../core/contracts/text';
-import { UsageError } from '../../../core/errors';
-import { Block, l2Normalize, Linear } from '../../../core/nn';
-import { definePlugin } from '../../../core/registry/plugin-spec';
-import { NODE_PATH, PLUGIN_ARGS, PLUGIN_PARTS, RNG } from '../../../core/tokens';
+
 import { tokenBatch, type TokenBatch } from './captions';
 import { bertConformance } from './conformance';
 import { readBertConfig, type BertConfig } from './config';
@@ -40,11 +52,11 @@ export const bertTextEncoderOptions = Type.Object(
   { additionalProperties: false },
 );
 
-/** Optimizer group of the BERT weights: fine-tuned at a fraction of the base lr (0.1× in 3SHNet, spec §3). */
+/** Optimizer group of the BERT weights: fine-tuned at a fraction of the base lr (0.1× in 3SHNet, docs/model.md). */
 export const TEXT_BACKBONE_GROUP = 'text-backbone';
 
 /**
- * 3SHNet's text encoder (`EncoderText`, spec §2.6): WordPiece → BERT (any BERT-family checkpoint in Hugging Face
+ * 3SHNet's text encoder (`EncoderText`, docs/model.md): WordPiece → BERT (any BERT-family checkpoint in Hugging Face
  * layout) → Linear(hidden→D) on **every** token, `[CLS]` and `[SEP]` included → GPO over the caption length, which
  * counts `[CLS]`/`[SEP]` (slot `aggregator`, its own instance) → L2 norm (+1e-8).
  *

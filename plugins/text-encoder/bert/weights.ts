@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import * as tf from '../../../core/backend/tf';
-import { UsageError } from '../../../core/errors';
-import { FLOAT_DTYPES, withSafetensors } from '../../../core/io/safetensors';
+import { FLOAT_DTYPES, tf, UsageError, withSafetensors } from 'shnet';
+
 import type { BertModel } from './model';
 
 /** A file tensor that was not loaded, and why. */

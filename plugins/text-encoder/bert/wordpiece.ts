@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { UsageError } from '../../../core/errors';
+import { UsageError } from 'shnet';
 
 /** How text is normalised before WordPiece (Hugging Face's `BertTokenizer` / `BertNormalizer` settings). */
 export interface WordPieceOptions {

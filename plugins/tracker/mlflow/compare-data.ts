@@ -1,4 +1,4 @@
-import { UsageError } from '../../../core/errors';
+import { UsageError } from 'shnet';
 import type { FileStore, StoredRun } from './file-store';
 import { matchesFilter, parseFilter } from './local-filter';
 import type { MlflowRestClient } from './rest-client';

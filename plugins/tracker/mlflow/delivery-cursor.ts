@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunFailure } from '../../../core/errors';
+import { RunFailure, writeFileAtomic } from 'shnet';
 import type { StoredRun } from './file-store';
 
 /**
@@ -50,8 +50,7 @@ export function loadCursor(run: StoredRun, server: string): DeliveryCursor {
 /** Written to a temporary file and renamed, so a crash leaves the old cursor or the new one, never half of one. */
 export function saveCursor(run: StoredRun, cursor: DeliveryCursor): void {
   const file = cursorFile(run, cursor.server);
-  writeFileSync(`${file}.tmp`, JSON.stringify(cursor));
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, JSON.stringify(cursor));
 }
 
 /** Another deliverer holds the run: try again later. */

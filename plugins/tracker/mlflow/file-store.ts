@@ -1,10 +1,9 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { RunFailure, UsageError } from '../../../core/errors';
-import type { RunStatus } from '../../../core/contracts/tracker';
+import { RunFailure, type RunStatus, UsageError, writeFileAtomic } from 'shnet';
 
 /**
  * A writer (and reader) for MLflow's FileStore layout (`mlflow/store/tracking/file_store.py`): the offline store Python
@@ -53,9 +52,7 @@ export interface StoredMetricPoint {
 
 function writeAtomic(path: string, content: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, content);
-  renameSync(temporary, path);
+  writeFileAtomic(path, content);
 }
 
 /** Python writes floats with `repr`; it reads them back with `float()`, which also takes JS's spelling of finite numbers. */

@@ -1,6 +1,5 @@
-import type { CliCommandContribution } from '../../../core/contracts/cli-command';
-import { definePlugin } from '../../../core/registry/plugin-spec';
-import { shnetVersion } from '../../../core/version';
+import { type CliCommandContribution, definePlugin, shnetVersion } from 'shnet';
+
 import { compareCommand, syncCommand } from './commands';
 import { MlflowTracker } from './mlflow-tracker';
 import { mlflowTrackerOptions } from './options';

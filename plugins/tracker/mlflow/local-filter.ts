@@ -1,4 +1,4 @@
-import { UsageError } from '../../../core/errors';
+import { UsageError } from 'shnet';
 
 /**
  * A small subset of MLflow's search-filter syntax for runs in a local store: clauses `params.x = 'v'`,
@@ -30,7 +30,7 @@ export function parseFilter(filter: string): Clause[] {
   return filter.split(/\s+AND\s+/i).map((text) => {
     const match = CLAUSE.exec(text);
     if (!match) {
-      throw new UsageError(`cannot read filter clause '${text.trim()}' (expected e.g. params.lr = '0.1' or metrics.rsum > 400)`);
+      throw new UsageError(`cannot read filter clause '${text.trim()}' (expected e.g. params.lr = '0.1' or metrics.\`val/rsum\` > 400)`);
     }
     const [, entity, rawKey, op, rawValue] = match;
     const key = /^[`"]/.test(rawKey) ? rawKey.slice(1, -1) : rawKey;

@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { shellWord } from '../../../core/cli/shell-word';
-import { UsageError } from '../../../core/errors';
-import type { MetricPoint, RunStatus, RunView, TrackedRun } from '../../../core/contracts/tracker';
+import { type MetricPoint, type RunStatus, type RunView, shellWord, type TrackedRun, UsageError } from 'shnet';
+
 import type { BackgroundDelivery } from './background-delivery';
 import type { FileStore, StoredRun } from './file-store';
 import { paramValue, sanitizeKey, tagValue } from './keys';
@@ -102,6 +101,12 @@ export class LocalFirstRun implements TrackedRun {
     });
     this.services.store.appendMetrics(this.stored, rows);
     this.changed();
+  }
+
+  async lastStep(key: string): Promise<number | undefined> {
+    let last: number | undefined;
+    for (const point of this.services.store.readMetric(this.stored, this.key(key))) last = last === undefined ? point.step : Math.max(last, point.step);
+    return last;
   }
 
   async setTags(tags: Record<string, string>): Promise<void> {

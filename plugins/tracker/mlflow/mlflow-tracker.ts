@@ -1,7 +1,5 @@
-import { inject, injectable, optional } from 'inversify';
-import type { ExperimentTracker, RunSpec, TrackedRun } from '../../../core/contracts/tracker';
-import { UsageError } from '../../../core/errors';
-import { LOGGER, PLUGIN_ARGS } from '../../../core/tokens';
+import { type ExperimentTracker, inject, injectable, LOGGER, optional, PLUGIN_ARGS, type RunSpec, type TrackedRun, UsageError } from 'shnet';
+
 import { BackgroundDelivery } from './background-delivery';
 import { connect, redactUri } from './connection';
 import { digest, loadCursor, saveCursor } from './delivery-cursor';

@@ -1,4 +1,4 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, Type } from 'shnet';
 import { isServerUri } from './connection';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry';
 

@@ -1,4 +1,4 @@
-import { RunFailure } from '../../../core/errors';
+import { RunFailure } from 'shnet';
 import type { ServerConnection } from './connection';
 import type { LogBatch, MlflowExperiment, MlflowFileInfo, MlflowMetric, MlflowRun, MlflowRunInfo, MlflowRunStatus } from './rest-types';
 import { type CallLimits, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry } from './retry';

@@ -1,4 +1,4 @@
-import { UsageError } from '../../../core/errors';
+import { UsageError } from 'shnet';
 import { connect } from './connection';
 import { type DeliveryReport, deliverRun } from './deliver-run';
 import { FileStore, type StoredRun } from './file-store';

@@ -65,6 +65,21 @@ describe('shnet CLI (child process)', () => {
     assert.match(shnet(['plugins', 'highlights']).stderr, /did you mean 'highlight'\?/);
   });
 
+  it('shows a YAML error of a --set value whole: the sentence and the value with a caret under the fault', () => {
+    const result = shnet(['validate', DEMO, '--set', 'train.epochs=[1']);
+    assert.equal(result.status, 2);
+    assert.equal(
+      result.stderr,
+      [
+        'shnet: recipe has 1 problem:',
+        '  --set:1: train.epochs: value is not valid YAML: Flow sequence must end with a ] at line 1, column 3',
+        '      [1',
+        '        ^',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('lists every plugin kind, and one kind with its options', () => {
     const all = shnet(['plugins']);
     assert.equal(all.status, 0);
@@ -85,5 +100,23 @@ describe('shnet CLI (child process)', () => {
     const resolved = parse(result.stdout) as { loss: { args: { margin: number } }; train: { epochs: number } };
     assert.equal(resolved.loss.args.margin, 0.35);
     assert.equal(resolved.train.epochs, 3);
+  });
+
+  it('checks a --resume folder before anything else, with one clear line: missing, a file, no checkpoint; dry runs too', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const empty = mkdtempSync(join(dir, 'run-'));
+    const cases: Array<[string[], RegExp]> = [
+      [['run', DEMO, '--resume', join(dir, 'does-not-exist')], /^shnet: cannot resume .*does-not-exist: no such run folder$/],
+      [['run', DEMO, '--dry-run', '--resume', join(dir, 'does-not-exist')], /^shnet: cannot resume .*does-not-exist: no such run folder$/],
+      [['run', DEMO, '--resume', file], /^shnet: cannot resume .*a-file: it is a file, not a run folder$/],
+      [['run', DEMO, '--resume', empty], /^shnet: cannot resume .*: it has no checkpoints\/last\.safetensors \(no epoch finished\)$/],
+    ];
+    for (const [args, message] of cases) {
+      const result = shnet(args);
+      assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr.trim(), message);
+      assert.equal(result.stdout, '', 'nothing printed, nothing built');
+    }
   });
 });

@@ -10,7 +10,7 @@ import { runConformance } from '../../../core/conformance';
 import type { Aggregator } from '../../../core/contracts/image';
 import type { ForwardMode, NamedParameter } from '../../../core/contracts/module';
 import { definePlugin, type PluginSpec } from '../../../core/registry/plugin-spec';
-import { createRegistry } from '../../../core/run/prepare';
+import { createRegistry } from '../../../core/registry/builtin';
 import { PLUGIN_ARGS } from '../../../core/tokens';
 
 type Defect = 'none' | 'leak' | 'random-eval' | 'duplicate-names' | 'keeps-tensors' | 'reads-padding' | 'unused-weight';

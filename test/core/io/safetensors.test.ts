@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../../core/errors';
-import { writeFileAtomic } from '../../../core/io/atomic-write';
+import { writeFileAtomic } from '../../../core/atomic-write';
 import { readSafetensors, SafetensorsFile, withSafetensors } from '../../../core/io/safetensors';
 import { encodeSafetensors, writeSafetensors, type HostTensor } from '../../../core/io/safetensors-writer';
 import { runPython } from '../../support/python-env';
@@ -190,7 +190,7 @@ describe('core/io/safetensors', () => {
   });
 });
 
-describe('core/io/atomic-write', () => {
+describe('core/atomic-write', () => {
   it('leaves the previous file intact and no temp file when the write fails before the rename', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shnet-atomic-'));
     const path = join(dir, 'last.safetensors');

@@ -5,7 +5,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { recipeJsonSchema } from '../../../core/recipe/json-schema';
 import { planSweep } from '../../../core/sweep/plan';
-import { builtinManifest, createRegistry } from '../../../core/run/prepare';
+import { builtinManifest, createRegistry } from '../../../core/registry/builtin';
 import { shnet } from '../../support/cli';
 import { REPO_ROOT } from '../../support/python-env';
 

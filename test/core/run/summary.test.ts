@@ -35,12 +35,13 @@ function input(overrides: Partial<RunSummaryInput> = {}): RunSummaryInput {
   const result: TrainResult = {
     epochLosses: [1],
     validation: [],
-    bestRsum: 200,
+    bestScore: 200,
     test: { protocol: 'all', ties: 'optimistic', metrics: METRICS, chance: { rsum: 3.2 } },
     testSplit: { name: 'test', numImages: 1000 },
-    tracking: {
+    tracked: {
       runId: 'local1',
       experimentId: '42',
+      location: './mlruns',
       view: { experiment: 'shapes', command: 'MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ./mlruns' },
     },
     checkpoints: { best: 'b', last: 'l' },
@@ -123,7 +124,7 @@ describe('core/run/summary', () => {
 
   it('leaves out what a run without a tracker or an evaluator does not have', () => {
     const bare = input();
-    const summary = summarizeRun({ ...bare, result: { ...bare.result, tracking: null, test: null, testSplit: null } }, RESULTS);
+    const summary = summarizeRun({ ...bare, result: { ...bare.result, tracked: null, test: null, testSplit: null } }, RESULTS);
     assert.equal(summary.tracking, null);
     assert.equal(summary.test, null);
     const text = formatRunSummary(summary);

@@ -67,7 +67,7 @@ describe('docs/sweeps.md examples', () => {
     ]);
   });
 
-  it('the ablation example is recipes/shapes/sweep-ablation.yaml: 5 steps × 5 seeds, from baseline.yaml to 3shnet.yaml', () => {
+  it("the ablation example is recipes/shapes/sweep-ablation.yaml: the ladder's middle rungs × 3 seeds", () => {
     const shipped = readFileSync(join(REPO_ROOT, 'recipes', 'shapes', 'sweep-ablation.yaml'), 'utf8');
     assert.equal(
       sweepBlocks[1].trim(),
@@ -77,18 +77,28 @@ describe('docs/sweeps.md examples', () => {
         .trim(),
     );
     const plan = planSweep(join(REPO_ROOT, 'recipes', 'shapes', 'sweep-ablation.yaml'), [], [manifest]);
-    assert.equal(plan.trials.length, 25);
-    // Steps 1 and 5 are the shipped baseline and 3SHNet recipes, all but their names: the sweep's first and last
-    // rows are the five-seed comparison of docs/results.md.
-    const asRun = (recipe: string, seed: number) => {
-      const { name: _name, description: _description, ...rest } = prepareRecipe(join(REPO_ROOT, 'recipes', 'shapes', recipe), [`seed=${seed}`], [manifest]).resolved;
+    assert.equal(plan.trials.length, 9);
+    const image = (t: (typeof plan.trials)[number]) => (t.prepared.resolved.model as { image: Record<string, Record<string, unknown>> }).image;
+    // The middle rungs: VSeM alone, both highlights, and the category token; the ends are sweep-results.yaml's.
+    assert.deepEqual(image(plan.trials[0]).highlight.spatial, null, 'rung 2 has VSeM without VSpM');
+    assert.equal(image(plan.trials[3]).args.categoryToken, false, 'rung 3 has both highlights, no extra token');
+    assert.notEqual(image(plan.trials[3]).highlight.spatial, null);
+    assert.equal(image(plan.trials[6]).args.categoryToken, true, 'rung 4 adds the category token');
+    assert.equal(image(plan.trials[6]).args.segmentGridTokens, false);
+  });
+
+  it('recipes/shapes/sweep-results.yaml runs baseline.yaml and 3shnet.yaml exactly (all but their names), five seeds each', () => {
+    const plan = planSweep(join(REPO_ROOT, 'recipes', 'shapes', 'sweep-results.yaml'), [], [manifest]);
+    assert.equal(plan.trials.length, 10);
+    const withoutNames = (resolved: Record<string, unknown>) => {
+      const { name: _name, description: _description, ...rest } = resolved;
       return rest;
     };
-    const trial = (index: number) => {
-      const { name: _name, description: _description, ...rest } = plan.trials[index].resolved;
-      return rest;
-    };
-    assert.deepEqual(trial(0), asRun('baseline.yaml', 0), 'step 1 is the baseline');
-    assert.deepEqual(trial(24), asRun('3shnet.yaml', 4), 'step 5 is full 3SHNet');
+    const asRun = (recipe: string, seed: number) =>
+      withoutNames(prepareRecipe(join(REPO_ROOT, 'recipes', 'shapes', recipe), [`seed=${seed}`], [manifest]).resolved);
+    for (const seed of [0, 1, 2, 3, 4]) {
+      assert.deepEqual(withoutNames(plan.trials[seed].prepared.resolved), asRun('baseline.yaml', seed), `baseline, seed ${seed}`);
+      assert.deepEqual(withoutNames(plan.trials[5 + seed].prepared.resolved), asRun('3shnet.yaml', seed), `3SHNet, seed ${seed}`);
+    }
   });
 });

@@ -128,9 +128,9 @@ describe('sweep plan', () => {
   it('applies assignments as --set does: typed, through ${} references, resetting args when the type changes', () => {
     const { file } = writeSweepFile("grid:\n  vars.embedDim: [24]\n  description: ['512']\n  model.image.aggregator: [{type: mean}]");
     const [trial] = planSweep(file, tinyShapesOverrides(), manifests).trials;
-    const image = (trial.resolved.model as Record<string, Record<string, Record<string, unknown>>>).image;
+    const image = (trial.prepared.resolved.model as Record<string, Record<string, Record<string, unknown>>>).image;
     assert.equal(image.args.embedDim, 24, '${vars.embedDim} follows the swept value, as a number');
-    assert.equal(trial.resolved.description, '512');
+    assert.equal(trial.prepared.resolved.description, '512');
     assert.deepEqual(image.aggregator, { type: 'mean', args: {} }, 'gpo args do not leak into mean');
   });
 
@@ -147,10 +147,10 @@ describe('sweep plan', () => {
     writeFileSync(recipe, `extends: ${JSON.stringify(SHAPES_3SHNET)}\nsweep:\n  seeds: [1, 2]\n`);
     const plan = planSweep(recipe, tinyShapesOverrides(), manifests);
     assert.deepEqual(
-      plan.trials.map((t) => t.resolved.seed),
+      plan.trials.map((t) => t.prepared.resolved.seed),
       [1, 2],
     );
-    assert.ok(plan.trials.every((t) => !('sweep' in t.resolved)));
+    assert.ok(plan.trials.every((t) => !('sweep' in t.prepared.resolved)));
   });
 
   it('validates every trial and reports all invalid ones together, naming trial and key at the sweep file line', () => {

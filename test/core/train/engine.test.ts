@@ -10,7 +10,7 @@ import { encodeSplit } from '../../../core/train/encode';
 import { trainAndEvaluate, type TrainResult } from '../../../core/train/engine';
 import { assertStepFits } from '../../../core/train/memory';
 import { runParameters } from '../../../core/train/parameters';
-import { batchesOf, epochOrder, prefetchBatches } from '../../../core/train/sampler';
+import { batchesOf, captionBatchLoader, epochOrder, prefetchBatches } from '../../../core/train/sampler';
 import { readSafetensors } from '../../../core/io/safetensors';
 import { buildTinyRun, disposeTinyRun, MemoryLogger, tinyRecipe, type TinyRun } from './fixtures';
 
@@ -63,7 +63,7 @@ describe('training engine @slow', function () {
 
   it('validates after every epoch and evaluates the best weights on the test split', () => {
     assert.equal(result.validation.length, 3);
-    assert.equal(result.bestRsum, Math.max(...result.validation.map((r) => r.metrics.rsum)));
+    assert.equal(result.bestScore, Math.max(...result.validation.map((r) => r.metrics.rsum)));
     assert.ok(result.test && Number.isFinite(result.test.metrics.rsum));
     const report = JSON.parse(readFileSync(join(run.context.runDir, 'evaluation.json'), 'utf8')) as {
       split: string;
@@ -90,7 +90,7 @@ describe('training engine @slow', function () {
     assert.deepEqual(last.rng, run.rng.state());
     assert.equal((last.tokenizer as { kind: string }).kind, 'word-vocabulary');
     const best = readCheckpointState(result.checkpoints.best);
-    assert.equal(best.bestRsum, result.bestRsum);
+    assert.equal(best.bestScore, result.bestScore);
     const names = [...readSafetensors(result.checkpoints.best).tensors.keys()];
     assert.ok(names.some((n) => n.startsWith('image.')) && names.some((n) => n.startsWith('text.')));
     assert.ok(names.some((n) => n.startsWith('optimizer.') && n.endsWith('.exp_avg')));
@@ -176,7 +176,7 @@ describe('training engine pieces', function () {
     require('node:fs').mkdirSync(dir, { recursive: true });
     const path = join(dir, 'last.safetensors');
     const params = runParameters(run.built);
-    const state = { step: 1, epoch: 1, optimizerStep: 0, rng: run.rng.state(), bestRsum: null, recipeHash: run.context.recipeHash };
+    const state = { step: 1, epoch: 1, optimizerStep: 0, rng: run.rng.state(), bestScore: null, recipeHash: run.context.recipeHash };
     saveCheckpoint(path, params, run.built.optimizer, state);
     const previous = readFileSync(path);
     const original = params[0].variable.clone();
@@ -209,7 +209,7 @@ describe('training engine pieces', function () {
   it('refuses, on wasm, a batch size whose step would cross the safe heap limit, naming train.batchSize', async () => {
     assert.equal(tf.getBackend(), 'wasm');
     const split = await run.built.dataset.open('train');
-    const [batch] = await prefetchBatches(split, batchesOf(epochOrder(200, run.rng, 0), 8))
+    const [batch] = await prefetchBatches(batchesOf(epochOrder(200, run.rng, 0), 8), captionBatchLoader(split))
       .next()
       .then((r) => [r.value!]);
     const ctx = { ...run.built, params: runParameters(run.built), gradClip: 2 };
@@ -241,7 +241,7 @@ describe('training engine pieces', function () {
         epoch: 0,
         optimizerStep: 0,
         rng: other.rng.state(),
-        bestRsum: null,
+        bestScore: null,
         recipeHash: 'x',
       });
     } finally {
@@ -275,13 +275,16 @@ describe('resuming a run @slow', function () {
 
     const again = await buildTinyRun(recipe);
     const logger = new MemoryLogger();
-    const resumed = await trainAndEvaluate({ ...again, logger, context: { ...again.context, runDir: crashed.context.runDir }, resumeFrom: checkpoint }).finally(
-      () => disposeTinyRun(again),
-    );
+    const resumed = await trainAndEvaluate({
+      ...again,
+      logger,
+      context: { ...again.context, runDir: crashed.context.runDir },
+      resume: { checkpoint, state: readCheckpointState(checkpoint) },
+    }).finally(() => disposeTinyRun(again));
     assert.ok(logger.lines.some((l) => l.startsWith(`resuming from ${checkpoint}: 1 epochs and 25 steps done`)));
     assert.equal(resumed.steps, 50);
     assert.deepEqual(resumed.test?.metrics, uninterrupted.test?.metrics);
-    assert.equal(resumed.bestRsum, uninterrupted.bestRsum);
+    assert.equal(resumed.bestScore, uninterrupted.bestScore);
     const expected = readSafetensors(uninterrupted.checkpoints.last);
     const got = readSafetensors(resumed.checkpoints.last);
     assert.deepEqual([...got.tensors.keys()], [...expected.tensors.keys()]);

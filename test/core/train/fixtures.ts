@@ -5,14 +5,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { selectBackend, type BackendInfo } from '../../../core/backend/select';
-import type { Logger, Rng, RunContext } from '../../../core/contracts/services';
-import { createRootContainer, createRunContainer } from '../../../core/di/containers';
-import type { RootSettingsValue } from '../../../core/recipe/root';
+import type { BackendInfo, Logger, Rng, RunContext } from '../../../core/contracts/services';
+import type { RecipeSettings } from '../../../core/recipe/root';
 import type { PluginManifest } from '../../../core/registry/plugin-spec';
-import { buildRun, type BuiltRun } from '../../../core/run/build-run';
+import type { BuiltRun } from '../../../core/build/build-run';
 import { prepareRecipe } from '../../../core/run/prepare';
-import { createRng } from '../../../core/services/rng';
+import { RunSession } from '../../../core/run/session';
 import { manifest as builtinManifest } from '../../../plugins/manifest';
 
 /** The shipped manifest, imported directly: `builtinManifest()` loads its compiled `.js`, absent under ts-node. */
@@ -54,7 +52,7 @@ evaluate: {split: test}
 /** Everything the engine needs for one run, built from a recipe text. */
 export interface TinyRun {
   readonly built: BuiltRun;
-  readonly settings: RootSettingsValue;
+  readonly settings: RecipeSettings;
   readonly context: RunContext;
   readonly rng: Rng;
   readonly backend: BackendInfo;
@@ -79,20 +77,22 @@ export class MemoryLogger implements Logger {
   }
 }
 
+/** Builds a tiny run through the same assembly path as `shnet run` (prepare the recipe, start a session, build). */
 export async function buildTinyRun(recipe: string, logger: Logger = new MemoryLogger()): Promise<TinyRun> {
   const dir = mkdtempSync(join(tmpdir(), 'shnet-engine-'));
   const file = join(dir, 'tiny.yaml');
   writeFileSync(file, recipe);
-  const manifests = engineTestManifests();
-  const prepared = prepareRecipe(file, [], manifests);
-  const settings = prepared.resolved as unknown as RootSettingsValue;
-  const seed = settings.seed ?? 1;
-  const backend = await selectBackend('wasm');
-  const rng = createRng(seed);
-  const runDir = join(dir, 'run');
-  const context: RunContext = { runDir, recipe: prepared.resolved, recipeHash: prepared.hash, seed };
-  const run = createRunContainer(createRootContainer(manifests, logger), { rng, backend, context });
-  return { built: buildRun(prepared.registry, run, prepared.resolved), settings, context, rng, backend, logger, runName: 'tiny' };
+  const prepared = prepareRecipe(file, [], engineTestManifests());
+  const session = await RunSession.start(prepared, { seed: prepared.settings.seed ?? 1, runDir: join(dir, 'run'), logger });
+  return {
+    built: session.buildRun(),
+    settings: prepared.settings,
+    context: session.context,
+    rng: session.rng,
+    backend: session.requireBackend(),
+    logger,
+    runName: 'tiny',
+  };
 }
 
 /** Releases every tensor a tiny run owns. */

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import type { HostImages } from '../../../core/contracts/data';
 import type { DatasetSplit } from '../../../core/contracts/dataset';
 import { createRng } from '../../../core/services/rng';
-import { batchesOf, epochOrder, prefetchBatches } from '../../../core/train/sampler';
+import { batchesOf, captionBatchLoader, epochOrder, prefetchBatches } from '../../../core/train/sampler';
 import { ShapesDataset } from '../../../plugins/dataset/shapes/plugin';
 import { shapesOptions } from '../../../plugins/dataset/shapes/options';
 import { Value } from '@sinclair/typebox/value';
@@ -50,7 +50,7 @@ describe('sampler', () => {
       [12, 13, 5],
     ];
     const seen: number[] = [];
-    for await (const batch of prefetchBatches(split, batches)) {
+    for await (const batch of prefetchBatches(batches, captionBatchLoader(split))) {
       seen.push(requests.length);
       assert.deepEqual(
         batch.images.indices,

@@ -16,7 +16,7 @@ describe('ShnetImageEncoder (3SHNet image side)', () => {
   restoreBackendAfterSuite();
   before(() => tf.setBackend('cpu'));
 
-  it('has 11,615,008 parameters at D = 1024, F = 2048, C = 133: the sum of the spec §2.8 table, block by block', () => {
+  it('has 11,615,008 parameters at D = 1024, F = 2048, C = 133: the sum of the docs/model.md table, block by block', () => {
     const enc = buildImageEncoder(FULL, COCO_INFO, 1024);
     const params = enc.parameters();
     const table: [string, number][] = [

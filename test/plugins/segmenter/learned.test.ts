@@ -61,7 +61,7 @@ describe('LearnedSegmenter', () => {
     const source = buildPlugin<LearnedSegmenter>(learnedSegmenterSpec, { info: INFO, args: { channels: [4, 6, 8] }, seed: 5 });
     const optimizer = buildPlugin<Optimizer>(adamwSpec);
     const file = join(dir, 'seg.safetensors');
-    saveCheckpoint(file, source.parameters(), optimizer, { step: 0, epoch: 0, optimizerStep: 0, rng: [], bestRsum: null, recipeHash: 'x' });
+    saveCheckpoint(file, source.parameters(), optimizer, { step: 0, epoch: 0, optimizerStep: 0, rng: [], bestScore: null, recipeHash: 'x' });
     const loaded = buildPlugin<LearnedSegmenter>(learnedSegmenterSpec, { info: INFO, args: { channels: [4, 6, 8], checkpoint: file }, seed: 9 });
     const [a, b] = [source.parameters(), loaded.parameters()];
     assert.deepEqual(

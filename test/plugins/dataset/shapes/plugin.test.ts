@@ -30,7 +30,7 @@ describe('shapes dataset plugin', () => {
     assert.deepEqual(CLASS_NAMES, ['background', 'circle', 'square', 'triangle', 'star', 'cross', 'ring']);
     assert.deepEqual(
       shapesCommands.map((c) => c.name),
-      ['data'],
+      ['data export'],
     );
   });
 
@@ -103,7 +103,7 @@ describe('shapes dataset plugin', () => {
     assert.throws(() => resolveShapesOptions({ minObjects: 4, maxObjects: 3 }), UsageError);
     assert.throws(() => resolveShapesOptions({ featureDim: 52 }), /featureDim/);
     assert.throws(() => resolveShapesOptions({ imageSize: 64.5 }), UsageError);
-    assert.throws(() => resolveShapesOptions({ colour: 'red' }), /additional/);
+    assert.throws(() => resolveShapesOptions({ colour: 'red' }), /colour: unknown option/);
     const tooFewRegions = { ...resolveShapesOptions({}), maxObjects: 4, regionsPerImage: 3 };
     assert.throws(() => new ShapesDataset(tooFewRegions), /regionsPerImage/);
   });

@@ -32,7 +32,7 @@ export function correlatedEmbeddings(n: number, dim: number, noise: number, seed
   return { images, captions };
 }
 
-/** The reference's i2t / t2i code (§5), written from the protocol description, over a float32 `.npy` matrix. */
+/** The reference's i2t / t2i code (docs/evaluation.md), written from the protocol description, over a float32 `.npy` matrix. */
 export const NUMPY_REFERENCE = String.raw`
 import json, sys, numpy as np
 

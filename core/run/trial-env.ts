@@ -1,4 +1,3 @@
-import type { BuiltRun } from '../run/build-run';
 import type { ExperimentTracker, RunSpec } from '../contracts/tracker';
 
 /**
@@ -20,11 +19,11 @@ export function trialRunDir(env: NodeJS.ProcessEnv = process.env): string | unde
   return env[TRIAL_ENV.runDir] || undefined;
 }
 
-/** The run's plugins, with the tracker opening the run as a child of the sweep's parent run when this is a trial. */
-export function asTrialRun(built: BuiltRun, env: NodeJS.ProcessEnv = process.env): BuiltRun {
+/** The run's tracker, opening the run as a child of the sweep's parent run when this process is a sweep trial. */
+export function asTrialTracker(tracker: ExperimentTracker | null, env: NodeJS.ProcessEnv = process.env): ExperimentTracker | null {
   const parentRunId = env[TRIAL_ENV.parentRunId];
-  if (!parentRunId || !built.tracker) return built;
-  return { ...built, tracker: new TrialTracker(built.tracker, parentRunId, env[TRIAL_ENV.sweepId] ?? '', env[TRIAL_ENV.trialId] ?? '') };
+  if (!parentRunId || !tracker) return tracker;
+  return new TrialTracker(tracker, parentRunId, env[TRIAL_ENV.sweepId] ?? '', env[TRIAL_ENV.trialId] ?? '');
 }
 
 /** Adds the parent run, the sweep and trial ids, and the trial id in the run name to every run it opens. */

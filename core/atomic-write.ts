@@ -81,11 +81,14 @@ export class AtomicFile {
   }
 }
 
-/** Writes `chunks` to `path` atomically (see {@link AtomicFile}); on failure the previous file is left as it was. */
-export function writeFileAtomic(path: string, chunks: readonly Uint8Array[], hooks: AtomicWriteHooks = {}): void {
+/**
+ * Writes `content` (text, as UTF-8, or byte chunks) to `path` atomically (see {@link AtomicFile}); on failure the
+ * previous file is left as it was.
+ */
+export function writeFileAtomic(path: string, content: string | readonly Uint8Array[], hooks: AtomicWriteHooks = {}): void {
   const file = AtomicFile.open(path);
   try {
-    for (const chunk of chunks) file.write(chunk);
+    for (const chunk of typeof content === 'string' ? [Buffer.from(content, 'utf8')] : content) file.write(chunk);
   } catch (error) {
     file.abort();
     throw error;

@@ -1,5 +1,5 @@
 import type { Container } from 'inversify';
-import { buildNode } from '../build/builder';
+import { buildNode } from './builder';
 import type { Dataset } from '../contracts/dataset';
 import type { EvaluationReport, Evaluator } from '../contracts/evaluation';
 import type { ImageEncoder } from '../contracts/image';
