@@ -1,6 +1,6 @@
 import { describeBackend } from '../backend/select';
 import type { BackendInfo } from '../contracts/services';
-import { shellWord } from '../cli/shell-word';
+import { shellWord } from '../shell-word';
 import type { TrainResult } from '../train/engine';
 import { knownBaseline, type KnownBaseline, type ResultsFile, readResultsFile } from './known-results';
 
