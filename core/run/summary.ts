@@ -2,6 +2,7 @@ import { describeBackend } from '../backend/select';
 import type { BackendInfo } from '../contracts/services';
 import { shellWord } from '../shell-word';
 import type { TrainResult } from '../train/engine';
+import { isCredentialKey, REDACTED, redactText } from '../recipe/secrets';
 import { knownBaseline, type KnownBaseline, type ResultsFile, readResultsFile } from './known-results';
 
 /** Where a run's seed came from: the recipe (or `--set seed=`), a fresh draw, or the checkpoint of a resumed run. */
@@ -65,7 +66,7 @@ export function summarizeRun(input: RunSummaryInput, results: ResultsFile | null
   const { result } = input;
   // A seed the recipe did not set is pinned on the command line, so the command repeats this run.
   const seedFlag = input.seedSource === 'recipe' ? [] : ['--set', `seed=${input.seed}`];
-  const rerun = ['shnet', 'run', input.recipe, ...input.overrides.flatMap((o) => ['--set', o]), ...seedFlag].map(shellWord).join(' ');
+  const rerun = ['shnet', 'run', input.recipe, ...input.overrides.flatMap((o) => ['--set', redactOverride(o)]), ...seedFlag].map(shellWord).join(' ');
   const tracking = result.tracked
     ? {
         experiment: result.tracked.view?.experiment ?? result.tracked.experimentId,
@@ -152,4 +153,11 @@ export function formatRunSummary(summary: RunSummary): string {
 
 function fixed(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(1);
+}
+
+/** A `--set KEY=VALUE` as the summary may print it: a secret value (marked, under a credential key, a URI password) as `***`. */
+function redactOverride(override: string): string {
+  const eq = override.indexOf('=');
+  const key = override.slice(0, eq);
+  return eq > 0 && isCredentialKey(key.split('.').pop() ?? '') ? `${key}=${REDACTED}` : redactText(override);
 }
