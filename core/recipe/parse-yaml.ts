@@ -43,9 +43,26 @@ export function parseYamlValue(text: string, location: SourceLocation): { value:
     const { data, secrets } = parseYaml(text, location.file);
     return { value: data, secrets };
   } catch (error) {
-    if (error instanceof RecipeError) throw new RecipeError(error.problems.map((p) => ({ ...p, location })));
-    throw error;
+    if (!(error instanceof RecipeError)) throw error;
+    // A value is one short line: the parser's whole message fits, with the value and a caret under the fault.
+    const syntax = parseDocument(text, { prettyErrors: true }).errors[0];
+    throw new RecipeError(
+      error.problems.map((p, i) => ({
+        ...p,
+        location,
+        ...(i === 0 && syntax ? { message: `value is not valid YAML: ${wholeYamlError(syntax.message)}` } : {}),
+      })),
+    );
   }
+}
+
+/**
+ * The whole of a YAML parser error: its sentence, then the text with the parser's caret under the fault, indented to
+ * sit under the problem line (the parser ends its first line with ':' and puts them below).
+ */
+function wholeYamlError(message: string): string {
+  const [sentence, ...frame] = message.split('\n').filter((line) => line.trim() !== '');
+  return [sentence.replace(/:$/, ''), ...frame.map((line) => `      ${line}`)].join('\n');
 }
 
 function parseYaml(text: string, file: string): { data: unknown; locations: Map<string, SourceLocation>; secrets: string[] } {

@@ -15,6 +15,7 @@ import { trainSegmenterStage } from '../train/segmenter-stage';
 import { checkModel } from './check-model';
 import { prepareRecipe } from './prepare';
 import { RunSession } from './session';
+import { summarizeRun, type RunSummary, type SeedSource } from './summary';
 import { asTrialTracker, trialRunDir } from './trial-env';
 
 export interface RunOptions {
@@ -34,6 +35,8 @@ export interface RunOutcome {
   readonly seed?: number;
   /** What training gave (absent for a dry run): a retrieval run's reports, or a segmenter stage's. */
   readonly result?: TrainResult | LoopResult;
+  /** The end-of-run summary of a trained retrieval run (not of a dry run or a segmenter stage). */
+  readonly summary?: RunSummary;
 }
 
 /**
@@ -49,6 +52,7 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
     return { hash: prepared.hash };
   }
   const { settings } = prepared;
+  const seedSource: SeedSource = resume?.state.seed !== undefined ? 'resumed' : settings.seed !== undefined ? 'recipe' : 'drawn';
   const seed = resume?.state.seed ?? settings.seed ?? randomInt(2 ** 32 - 1);
   const name = settings.name ?? basename(options.recipe, extname(options.recipe));
   const trialDir = trialRunDir();
@@ -81,7 +85,17 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
   const check = await checkModel(built, settings.train.split, session.rng.fork('model-check'));
   logger.info(`model check passed: ${check.batch} images and captions -> ${check.dim}-d unit embeddings`);
   const result = await trainAndEvaluate({ ...loop, built: { ...built, tracker: asTrialTracker(built.tracker) } });
-  return { runDir: folder.dir, hash: prepared.hash, seed, result };
+  const summary = summarizeRun({
+    recipe: options.recipe,
+    overrides: options.overrides,
+    runDir: folder.dir,
+    seed,
+    seedSource,
+    backend: loop.backend,
+    resolved: prepared.resolved,
+    result,
+  });
+  return { runDir: folder.dir, hash: prepared.hash, seed, result, summary };
 }
 
 /** The folder `--resume` names, checked before anything else is read: it must exist and be a run folder. */
