@@ -11,6 +11,7 @@ import { registerEncode } from './commands/encode';
 import { registerEval } from './commands/eval';
 import { registerImport } from './commands/import';
 import { registerPlugins } from './commands/plugins';
+import { registerQuery } from './commands/query';
 import { registerSchema } from './commands/schema';
 import { registerSweep } from './commands/sweep';
 import { registerTestPlugin } from './commands/test-plugin';
@@ -44,6 +45,7 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
   registerImport(program, manifests, () => loggerFor(program));
   registerEval(program, manifests, () => loggerFor(program));
   registerEncode(program, manifests, () => loggerFor(program));
+  registerQuery(program, manifests, () => loggerFor(program));
   registerSweep(program, manifests, () => loggerFor(program));
   registerTestPlugin(program, manifests);
   for (const manifest of manifests) for (const command of manifest.commands ?? []) command.register(program);

@@ -14,7 +14,7 @@ const CORE_LAYERS: readonly (readonly string[])[] = [
   ['errors', 'kinds', 'version', 'tokens', 'contracts', 'run-folder', 'atomic-write'],
   ['backend', 'services'],
   ['nn'],
-  ['io'],
+  ['io', 'search'],
   ['registry'],
   ['recipe'],
   ['di', 'build'],
