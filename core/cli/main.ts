@@ -13,6 +13,7 @@ import { registerImport } from './commands/import';
 import { registerPlugins } from './commands/plugins';
 import { registerQuery } from './commands/query';
 import { registerSchema } from './commands/schema';
+import { registerServe } from './commands/serve';
 import { registerSweep } from './commands/sweep';
 import { registerTestPlugin } from './commands/test-plugin';
 import { registerValidate } from './commands/validate';
@@ -46,6 +47,7 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
   registerEval(program, manifests, () => loggerFor(program));
   registerEncode(program, manifests, () => loggerFor(program));
   registerQuery(program, manifests, () => loggerFor(program));
+  registerServe(program, manifests, () => loggerFor(program));
   registerSweep(program, manifests, () => loggerFor(program));
   registerTestPlugin(program, manifests);
   for (const manifest of manifests) for (const command of manifest.commands ?? []) command.register(program);

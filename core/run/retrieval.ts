@@ -148,6 +148,21 @@ export class RunRetrieval {
     return { query: image, hits };
   }
 
+  /** Whether the data set can draw its images ({@link picture}). */
+  get hasPictures(): boolean {
+    return this.opened.data.renderImage !== undefined;
+  }
+
+  /** PNG bytes of image `image` of the split (with its ground-truth segmentation when `overlay`). */
+  async picture(image: number, overlay = false): Promise<Uint8Array> {
+    const { data } = this.opened;
+    if (!data.renderImage) throw new UsageError(`the data set of split '${data.name}' has no pictures (it holds precomputed features only)`);
+    if (!Number.isInteger(image) || image < 0 || image >= data.numImages) {
+      throw new UsageError(`image ${image} is not in split '${data.name}' (images 0..${data.numImages - 1})`);
+    }
+    return data.renderImage(image, { overlay });
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled(this.indexes.values());
     await this.opened.close();

@@ -20,7 +20,7 @@ const CORE_LAYERS: readonly (readonly string[])[] = [
   ['di', 'build'],
   ['train', 'conformance'],
   ['run'],
-  ['sweep'],
+  ['sweep', 'serve'],
   ['cli'],
   ['index'],
 ];
