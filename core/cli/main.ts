@@ -12,6 +12,7 @@ import { registerEval } from './commands/eval';
 import { registerImport } from './commands/import';
 import { registerPlugins } from './commands/plugins';
 import { registerQuery } from './commands/query';
+import { registerReport } from './commands/report';
 import { registerSchema } from './commands/schema';
 import { registerServe } from './commands/serve';
 import { registerSweep } from './commands/sweep';
@@ -47,6 +48,7 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
   registerEval(program, manifests, () => loggerFor(program));
   registerEncode(program, manifests, () => loggerFor(program));
   registerQuery(program, manifests, () => loggerFor(program));
+  registerReport(program, manifests, () => loggerFor(program));
   registerServe(program, manifests, () => loggerFor(program));
   registerSweep(program, manifests, () => loggerFor(program));
   registerTestPlugin(program, manifests);
