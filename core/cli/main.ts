@@ -37,9 +37,14 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
       .description('validate the recipe, build every plugin, train, evaluate and track the run')
       .option('--dry-run', 'validate and print the resolved recipe without building anything')
       .option('--resume <run-dir>', 'continue a run from its last checkpoint (weights, optimizer, RNG, epoch)')
-      .option('--force', 'with --resume: continue even if the recipe differs from the one the run started with'),
-  ).action(async (recipe: string, options: { set: string[]; dryRun?: boolean; resume?: string; force?: boolean }) => {
-    await runRecipe(manifests, { recipe, overrides: options.set, dryRun: options.dryRun, resume: options.resume, force: options.force }, loggerFor(program));
+      .option('--force', 'with --resume: continue even if the recipe differs from the one the run started with')
+      .option('--report', 'at the end, write report.html into the run folder and log it to the tracked run (evaluate.report)'),
+  ).action(async (recipe: string, options: { set: string[]; dryRun?: boolean; resume?: string; force?: boolean; report?: boolean }) => {
+    await runRecipe(
+      manifests,
+      { recipe, overrides: options.set, dryRun: options.dryRun, resume: options.resume, force: options.force, report: options.report },
+      loggerFor(program),
+    );
   });
   registerValidate(program, manifests);
   registerPlugins(program, manifests);
