@@ -30,11 +30,7 @@ function evaluationMode(model: LoadedModel): ForwardMode {
  * whose words the vocabulary knows, are a {@link UsageError}: such a query would retrieve by the unknown token alone.
  */
 export function encodeText(model: LoadedModel, text: string): EncodedText {
-  const caption = text.trim();
-  if (caption === '') throw new UsageError('the query text is empty');
-  if (caption.length > MAX_QUERY_CHARACTERS) {
-    throw new UsageError(`the query text has ${caption.length} characters; at most ${MAX_QUERY_CHARACTERS} are accepted`);
-  }
+  const caption = checkQueryText(text);
   const encoder = model.built.textEncoder;
   const unknownWords = encoder.unknownWords?.(caption) ?? [];
   const words = caption.match(/[\p{L}\p{N}]+/gu)?.length ?? 0;
@@ -48,6 +44,16 @@ export function encodeText(model: LoadedModel, text: string): EncodedText {
   } finally {
     embedding.dispose();
   }
+}
+
+/** `text` trimmed, or a {@link UsageError} when it is empty or too long (checkable before any model is loaded). */
+export function checkQueryText(text: string): string {
+  const caption = text.trim();
+  if (caption === '') throw new UsageError('the query text is empty');
+  if (caption.length > MAX_QUERY_CHARACTERS) {
+    throw new UsageError(`the query text has ${caption.length} characters; at most ${MAX_QUERY_CHARACTERS} are accepted`);
+  }
+  return caption;
 }
 
 /** The embedding `[D]` of image `index` of `data`, as evaluation encodes it. */

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../contracts/services';
 import { UsageError } from '../errors';
-import { MAX_QUERY_CHARACTERS } from '../run/encode-query';
+import { checkQueryText, MAX_QUERY_CHARACTERS } from '../run/encode-query';
 import { MAX_K, type RunRetrieval } from '../run/retrieval';
 import { HttpError, integerParameter, parseQueryString } from './request';
 import { searchPage } from './search-page';
@@ -79,8 +79,7 @@ export async function startServer(retrieval: RunRetrieval, options: ServeOptions
       const image = params.get('image');
       if ((text === undefined) === (image === undefined)) throw new HttpError(400, 'give exactly one of text=SENTENCE or image=ID');
       if (text !== undefined) {
-        if (text.trim() === '') throw new HttpError(400, 'text is empty');
-        if (text.length > MAX_QUERY_CHARACTERS) throw new HttpError(400, `text has ${text.length} characters; at most ${MAX_QUERY_CHARACTERS} are accepted`);
+        checkQueryText(text);
         const k = integerParameter(params, 'k', defaultK, 1, Math.min(MAX_K, retrieval.numImages));
         const result = await retrieval.textToImages(text, k);
         return sendJson(response, 200, {

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Logger } from '../../contracts/services';
 import { UsageError } from '../../errors';
 import type { PluginManifest } from '../../registry/plugin-spec';
+import { checkQueryText } from '../../run/encode-query';
 import { DEFAULT_EXACT_BELOW, RunRetrieval, type ImageQueryResult, type TextQueryResult } from '../../run/retrieval';
 import { withOverrides } from '../options';
 
@@ -45,14 +47,15 @@ export function registerQuery(program: Command, manifests: readonly PluginManife
   ).action(async (target: string, options: QueryCliOptions) => {
     if ((options.text === undefined) === (options.image === undefined))
       throw new UsageError('shnet query takes exactly one of --text SENTENCE, --image ID|FILE');
+    // Mistakes that need no model fail before one is loaded.
+    if (options.text !== undefined) checkQueryText(options.text);
+    const image = options.image === undefined ? undefined : /^\d+$/.test(options.image) ? Number(options.image) : options.image;
+    if (typeof image === 'string' && !existsSync(image)) throw new UsageError(`--image ${image}: no such file (give an image number, or a PNG file)`);
     const overrides = [...options.set, ...(options.data !== undefined ? [`data=${options.data}`] : [])];
     const log = logger();
     const retrieval = await RunRetrieval.open(manifests, { target, recipe: options.recipe, overrides }, options.split, log, { exactBelow: options.exactBelow });
     try {
-      const result =
-        options.text !== undefined
-          ? await retrieval.textToImages(options.text, options.k)
-          : await retrieval.imageToCaptions(/^\d+$/.test(options.image!) ? Number(options.image) : options.image!, options.k);
+      const result = options.text !== undefined ? await retrieval.textToImages(options.text, options.k) : await retrieval.imageToCaptions(image!, options.k);
       const about = { run: target, split: retrieval.split, numImages: retrieval.numImages };
       if (options.json) process.stdout.write(`${JSON.stringify({ ...about, ...result }, null, 2)}\n`);
       else process.stdout.write('unknownWords' in result ? formatTextResult(result, about.split) : formatImageResult(result, about.split));
