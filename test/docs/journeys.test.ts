@@ -3,7 +3,8 @@
  * 1. docs/recipes.md — extend the shipped 3SHNet recipe, validate, run, find the run, the same change with `--set`,
  *    a located mistake, the JSON Schema;
  * 2. docs/plugins.md, "Using it in a tracked run" — the channel-gate package of that page in a run of the shapes recipe;
- * 3. docs/mlflow.md, "Comparing runs" — the baseline and full 3SHNet, compared with the journey-2 run.
+ * 3. docs/mlflow.md, "Comparing runs" — the baseline and full 3SHNet, compared with the journey-2 run;
+ * 4. docs/use.md — a run with its report, queries, pictures of the data, the report logged to MLflow, a server.
  *
  * How a page is executed (test/support/doc-journey.ts): ```yaml file=PATH blocks are written to a fresh folder,
  * ```sh journey blocks run there with bash in page order (```sh journey exit=N expects exit code N; a ```text output
@@ -12,7 +13,7 @@
  * five-minute commands, the test trains the same recipes in seconds.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '../../plugins/tracker/mlflow/connection';
 import { MlflowRestClient } from '../../plugins/tracker/mlflow/rest-client';
@@ -178,6 +179,38 @@ describe('documented user journeys @slow', function () {
         'rows ranked by test/rsum, highest first',
       );
       assert.ok(existsSync(join(dir, 'mlruns')), 'runs were written to the local store first');
+    });
+  });
+
+  describe('4. docs/use.md: ask a trained run, look at the data, report, serve', () => {
+    const journey = page('use.md');
+    let server: MlflowTestServer;
+    let dir = '';
+    before(async () => {
+      server = (await servers)[1];
+      dir = journeyFolder();
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('every journey block runs as written; the report reaches the run in MLflow, the server answers', async () => {
+      const [run, data, , serve] = runJourney(dir, server, journey);
+      assert.match(run.stdout, /^images of 'test' for "a small red circle left of a blue square":$/m);
+      assert.match(run.stdout, /^captions of 'test' for image 3:$/m);
+      assert.match(run.stdout, /^\{"image":\d+,"score":-?[\d.]+\}$|^\{\n {2}"image"/m);
+      assert.match(data.stdout, /wrote test-3\.png \(256×256 pixels\)/);
+      assert.ok(existsSync(join(dir, 'test-3.png')) && existsSync(join(dir, 'shapes-dev-3.png')));
+      const runDir = readdirSync(join(dir, 'runs'))[0];
+      assert.ok(existsSync(join(dir, 'runs', runDir, 'report.html')));
+      const [tracked] = await serverRuns(server, 'shapes', 'shapes-3shnet');
+      assert.equal(tracked.info.status, 'FINISHED');
+      const artifacts = await new MlflowRestClient(connect(server.uri)).listArtifacts(tracked.info.run_id);
+      assert.ok(
+        artifacts.some((a) => a.path === 'report.html'),
+        JSON.stringify(artifacts),
+      );
+      assert.equal(serve.stdout.match(/^\{"rank":\d,"image":\d+,"score":-?[\d.e-]+\}$/gm)?.length, 3, serve.stdout);
+      assert.match(serve.stdout, /^200 image\/png$/m);
+      assert.match(serve.stdout, /^\{"error":"the query text is empty"\}\n 400$/m);
     });
   });
 });
