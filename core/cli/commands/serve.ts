@@ -52,6 +52,8 @@ export function registerServe(program: Command, manifests: readonly PluginManife
     try {
       await retrieval.index('images');
       const server = await startServer(retrieval, { host: options.host, port: options.port }, log);
+      if (!/^(127\.|::1$|localhost$)/.test(options.host))
+        log.warn(`listening on ${options.host}: whoever reaches this machine on port ${new URL(server.url).port} can query the model`);
       // The one line a script waits for (stdout); everything else is logged to stderr.
       process.stdout.write(`serving ${target} (split '${retrieval.split}', ${retrieval.numImages} images) on ${server.url}\n`);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
