@@ -1,34 +1,42 @@
 /**
- * Wall time of a documented user journey at the page's real settings: the `journey` blocks of a docs page, run as
- * written (no size overrides) in a fresh folder against a real MLflow server, one line per block.
- * Run: npx ts-node --transpile-only bench/journey-times.ts docs/recipes.md
+ * Wall time of documented user journeys at the pages' real settings: the `journey` blocks of the pages given (default:
+ * README.md's main job, then docs/recipes.md), run as written — no size overrides — in one fresh folder and one shell,
+ * the MLflow server of docs/recipes.md step 0 included. One line per block.
+ * Run: npm run build && flock /tmp/shnet-heavy.lock node dist/bench/journey-times.js [PAGE…]
  *
  * The numbers are what a new user waits for on this machine; docs/recipes.md quotes them for 2 CPU cores.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { journeyFolder, journeyOf, rewriteScript, runStep, writeJourneyFiles } from '../test/support/doc-journey';
-import { startMlflowServer } from '../test/support/mlflow-server';
-import { REPO_ROOT } from '../test/support/python-env';
+import { rmSync } from 'node:fs';
+import { journeyFolder, journeyOfPages, journeyPorts, JourneyShell, linkMlflow, rewriteScript, writeJourneyFiles } from '../test/support/doc-journey';
+import { testPython } from '../test/support/python-env';
 
 async function main(): Promise<void> {
-  const page = process.argv[2] ?? 'docs/recipes.md';
-  const journey = journeyOf(readFileSync(join(REPO_ROOT, page), 'utf8'));
-  const server = await startMlflowServer();
+  const pages = process.argv.length > 2 ? process.argv.slice(2) : ['README.md', 'docs/recipes.md'];
+  const journey = journeyOfPages(pages);
   const dir = journeyFolder();
+  linkMlflow(dir, testPython());
   writeJourneyFiles(dir, journey);
+  const shell = new JourneyShell(dir, { MLFLOW_TRACKING_URI: undefined });
+  const ports = await journeyPorts(journey);
   let total = 0;
   try {
     for (const step of journey.steps) {
-      const result = runStep(dir, rewriteScript(step.script, []), { MLFLOW_TRACKING_URI: server.uri }, 3 * 3600_000);
-      total += result.seconds;
+      const script = rewriteScript(step.script, [], ports);
       const first = step.script.trim().split('\n')[0];
-      console.log(`${result.seconds.toFixed(1).padStart(8)} s  exit ${result.status}  ${first}`);
-      if (result.status !== step.expectedExit) console.log(result.stdout, result.stderr);
+      const started = Date.now();
+      if (step.serves !== undefined) {
+        await shell.serve(script, ports.get(step.serves)!, 300_000);
+      } else {
+        const result = shell.run(script, 3 * 3600_000);
+        if (result.status !== step.expectedExit) console.log(result.stdout, result.stderr);
+      }
+      const seconds = (Date.now() - started) / 1000;
+      total += seconds;
+      console.log(`${seconds.toFixed(1).padStart(8)} s  ${step.where.padEnd(22)} ${first}`);
     }
-    console.log(`${total.toFixed(1).padStart(8)} s  total (${page})`);
+    console.log(`${total.toFixed(1).padStart(8)} s  total (${pages.join(', ')})`);
   } finally {
-    await server.stop();
+    await shell.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

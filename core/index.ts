@@ -28,6 +28,10 @@ export * from './registry/plugin-spec';
 export { PluginRegistry, createOptionsAjv, type RegisteredPlugin } from './registry/registry';
 export { builtinManifest, createRegistry } from './registry/builtin';
 export { checkOptions } from './registry/check-options';
+export * from './registry/node-check';
+
+// Secrets in recipes: what is redacted from every record (params, tags, artifacts), and how a value is marked.
+export { REDACTED, SECRET_TAG, isCredentialKey, redactText, rememberedSecrets } from './recipe/secrets';
 
 // Tensors and layers: the one tfjs instance, PyTorch-equivalent layers, and the differentiable sort GPO uses.
 export { tf } from './backend/tf';

@@ -23,6 +23,7 @@ import { precomputedSegmenterSpec } from './segmenter/precomputed';
 import { bertTextEncoderSpec } from './text-encoder/bert';
 import { bigruTextEncoderSpec } from './text-encoder/bigru';
 import { retrievalEvaluator } from './evaluator/retrieval/plugin';
+import { precompCommands } from './dataset/precomp/command';
 import { precompDataset } from './dataset/precomp/plugin';
 import { shapesCommands, shapesDataset } from './dataset/shapes';
 import { mlflowCommands, mlflowTracker } from './tracker/mlflow';
@@ -58,5 +59,5 @@ export const manifest: PluginManifest = {
     localExecutorSpec,
     bullmqExecutorSpec,
   ],
-  commands: [...mlflowCommands, ...shapesCommands, ...bullmqCommands],
+  commands: [...mlflowCommands, ...shapesCommands, ...precompCommands, ...bullmqCommands],
 };

@@ -16,7 +16,7 @@ export function buildNode<T>(registry: PluginRegistry, run: Container, node: unk
   if (!isPlainObject(node) || typeof node[NodeKey.type] !== 'string') {
     throw new UsageError(`${path}: expected a validated ${kind} node`);
   }
-  const { spec } = registry.get(kind, node[NodeKey.type] as string);
+  const spec = registry.implementation(kind, node[NodeKey.type] as string);
   const parts: Record<string, unknown> = {};
   for (const [slotPath, slot] of Object.entries(spec.slots ?? {})) {
     const child = getPath(node, slotPath);

@@ -4,12 +4,14 @@ import { Command, CommanderError } from 'commander';
 import { ShnetError } from '../errors';
 import type { PluginManifest } from '../registry/plugin-spec';
 import { builtinManifest } from '../registry/builtin';
+import { allowRecipePlugins } from '../registry/plugin-trust';
 import { runRecipe } from '../run/run';
 import { StderrLogger } from '../services/logger';
 import { shnetVersion } from '../version';
 import { registerEncode } from './commands/encode';
 import { registerEval } from './commands/eval';
 import { registerImport } from './commands/import';
+import { registerManifest } from './commands/manifest';
 import { registerPlugins } from './commands/plugins';
 import { registerQuery } from './commands/query';
 import { registerReport } from './commands/report';
@@ -27,8 +29,12 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
     .version(shnetVersion)
     .option('--verbose', 'debug logging, and stack traces for errors')
     .option('--quiet', 'warnings and errors only')
+    .option('--allow-plugins', "run the code of plugin packages that recipes name in 'plugins:' (without it they are read as data only)")
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', () => {
+      if (program.opts<GlobalOptions>().allowPlugins) allowRecipePlugins();
+    });
 
   withOverrides(
     program
@@ -57,6 +63,7 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
   registerServe(program, manifests, () => loggerFor(program));
   registerSweep(program, manifests, () => loggerFor(program));
   registerTestPlugin(program, manifests);
+  registerManifest(program);
   for (const manifest of manifests) for (const command of manifest.commands ?? []) command.register(program);
   for (const command of program.commands) command.exitOverride();
   return program;

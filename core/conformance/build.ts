@@ -67,11 +67,11 @@ export function conformanceArgs(spec: PluginSpec, registry: PluginRegistry, fold
  */
 export function slotPlugin(slotPath: string, slot: SlotSpec, registry: PluginRegistry): PluginSpec {
   const own = slotPath.split('.').pop()!;
-  if (registry.has(slot.kind, own)) return registry.get(slot.kind, own).spec;
-  if (slot.defaultNode && registry.has(slot.kind, slot.defaultNode.type)) return registry.get(slot.kind, slot.defaultNode.type).spec;
+  if (registry.has(slot.kind, own)) return registry.implementation(slot.kind, own);
+  if (slot.defaultNode && registry.has(slot.kind, slot.defaultNode.type)) return registry.implementation(slot.kind, slot.defaultNode.type);
   const first = registry.list(slot.kind)[0];
   if (!first) throw new Error(`slot '${slotPath}' needs a ${slot.kind} plugin, and none is registered`);
-  return first.spec;
+  return registry.implementation(slot.kind, first.spec.name);
 }
 
 /** The validated node of `spec` with every slot (optional ones too) filled by {@link slotPlugin}, recursively. */

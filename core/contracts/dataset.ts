@@ -5,7 +5,11 @@ import type { DataInfo } from './services';
 export interface DatasetSplit {
   readonly name: string;
   readonly numImages: number;
-  /** The 5N captions in data set order. */
+  /**
+   * The 5N captions in data set order. An images-only split (features without captions, such as one written by
+   * `shnet data wrap` without `--captions`) has none: it can be encoded (`shnet encode --images-only`), not trained
+   * or evaluated on.
+   */
   captions(): readonly string[];
   /** Image-side records for the given image indices, in that order (may read from disk). */
   loadImages(indices: readonly number[]): Promise<HostImages>;

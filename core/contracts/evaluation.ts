@@ -34,6 +34,12 @@ export interface Evaluator {
   readonly protocol: string;
   evaluate(embeddings: EmbeddingSet, options?: EvaluateOptions): Promise<EvaluationReport>;
   /**
+   * Checks, before anything is encoded, that a call with `options` on a split of `numImages` images can be made (a
+   * protocol that exists and fits the split's size); throws a `UsageError` naming the problem. Commands call it
+   * first so that a mistyped `--protocol` costs nothing.
+   */
+  checkOptions?(options: EvaluateOptions, numImages: number): void;
+  /**
    * Evaluates saved `[N, 5N]` similarity matrices (`.npy`), their element-wise mean when several: the ensemble
    * ("hybrid") level (docs/evaluation.md), and re-evaluation of a saved matrix under another protocol. `saveSimilarity` writes
    * the (averaged) matrix.

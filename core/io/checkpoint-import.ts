@@ -1,10 +1,10 @@
 /**
  * Importing weights trained by the reference implementation (3SHNet / VSE∞ PyTorch checkpoints) into a shnet model.
  *
- * Source: a `torch.save` file in the reference's layout — `{'model': [img_enc.state_dict(), txt_enc.state_dict()],
- * 'epoch', 'best_rsum', 'opt', 'Eiters'}`, keys prefixed `module.` when the encoders were wrapped in DataParallel
- * (the reference always wraps them) — or a safetensors file whose keys are `img_enc.*` / `txt_enc.*` (a converted
- * reference checkpoint) or shnet's own `image.*` / `text.*` names.
+ * Source: a `torch.save` file in any of the layouts reference code leaves (the reference's `{'model': [img_enc
+ * .state_dict(), txt_enc.state_dict()], 'epoch', 'best_rsum', 'opt', 'Eiters'}`, a bare list or state dict; keys
+ * prefixed `module.` when the encoders were wrapped in DataParallel, as the reference always does) or a safetensors
+ * file whose keys are `img_enc.*` / `txt_enc.*` or shnet's own `image.*` / `text.*` names: checkpoint-source.ts.
  *
  * Keys: shnet's weights carry the reference's `state_dict` names relative to each encoder, so `img_enc.<k>` maps to
  * `image.<k>` and `txt_enc.<k>` to `text.<k>`; the full table is in docs/model.md, "Checkpoint keys". Values are
@@ -12,30 +12,19 @@
  * permutes into PyTorch's (Linear and GRU weights transpose, Conv2d weights permute), and the inverse is applied here.
  * BatchNorm running statistics and `num_batches_tracked` are weights like any other and are copied too.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { tf } from '../backend/tf';
 import type { NamedParameter, ParameterOwner } from '../contracts/module';
-import { UsageError } from '../errors';
 import { Block } from '../nn/block';
-import { FLOAT_DTYPES, SafetensorsFile } from './safetensors';
-import { readTorchFile, toPlain, TorchTensor } from './torch';
+import type { SourceCheckpoint, SourceTensor } from './checkpoint-source';
 
-/** One checkpoint tensor in PyTorch layout, read on demand. */
-export interface SourceTensor {
-  readonly dtype: string;
-  readonly shape: readonly number[];
-  readonly isFloat: boolean;
-  /** Row-major values: float32 for floating tensors, numbers for integer ones. */
-  read(): Float32Array | number[];
-}
-
-/** A checkpoint to import, its keys normalised to `img_enc.*` / `txt_enc.*` (or shnet's names). */
-export interface SourceCheckpoint {
-  readonly path: string;
-  readonly tensors: ReadonlyMap<string, SourceTensor>;
-  /** Everything else the file holds (`epoch`, `best_rsum`, `Eiters`, `opt`, or safetensors metadata), as plain JS. */
-  readonly info: Readonly<Record<string, unknown>>;
-}
+export {
+  readSourceCheckpoint,
+  requireCheckpointFile,
+  type ReadSourceOptions,
+  type SourceCheckpoint,
+  type SourceEncoder,
+  type SourceTensor,
+} from './checkpoint-source';
 
 /** A model block receiving weights. */
 export interface ImportBlock {
@@ -44,6 +33,13 @@ export interface ImportBlock {
   /** The reference's prefix for the same block (`img_enc`, `txt_enc`); none when the reference has no such block. */
   readonly reference?: string;
   readonly owner: ParameterOwner;
+  /**
+   * Whether every weight of the block must come from the checkpoint (the encoders). A block that is not required
+   * (the loss: the reference saves none) takes what the checkpoint has and keeps its initial values otherwise.
+   */
+  readonly required?: boolean;
+  /** The block is left out of this import (`--only` another encoder): its keys in the checkpoint are set aside. */
+  readonly excluded?: boolean;
 }
 
 /** One weight to copy. */
@@ -65,8 +61,12 @@ export interface ImportPlan {
   readonly ignored: readonly { readonly key: string; readonly reason: string }[];
   /** Checkpoint keys that match no model weight. */
   readonly unexpected: readonly string[];
-  /** Model weights (shnet names) the checkpoint lacks; they keep their initial values. */
+  /** Weights of required blocks (shnet names) the checkpoint lacks. */
   readonly missing: readonly string[];
+  /** Weights of optional blocks the checkpoint lacks; they keep their initial values. */
+  readonly kept: readonly string[];
+  /** Per block: its weights, and how many are imported. */
+  readonly blocks: readonly { readonly name: string; readonly weights: number; readonly imported: number; readonly excluded: boolean }[];
   /** Keys present on both sides whose shapes or dtypes disagree. */
   readonly misShaped: readonly { readonly key: string; readonly problem: string }[];
 }
@@ -80,101 +80,18 @@ export const REFERENCE_ONLY_KEYS: readonly { readonly pattern: RegExp; readonly 
   { pattern: /^optimizer\./, reason: 'optimizer state is not imported; training restarts its moments' },
 ];
 
-/** Reads a `.pth` (torch.save) or `.safetensors` checkpoint. */
-export function readSourceCheckpoint(path: string): SourceCheckpoint {
-  return path.endsWith('.safetensors') ? readSafetensorsSource(path) : readTorchSource(path);
-}
-
-function readTorchSource(path: string): SourceCheckpoint {
-  const { object } = readTorchFile(path);
-  if (!(object instanceof Map)) throw new UsageError(`${path}: the checkpoint is not a dict (found ${describe(object)})`);
-  const tensors = new Map<string, SourceTensor>();
-  const info: Record<string, unknown> = {};
-  const model = object.get('model');
-  const addStateDict = (prefix: string, stateDict: unknown, where: string) => {
-    if (!(stateDict instanceof Map)) throw new UsageError(`${path}: ${where} is not a state dict (found ${describe(stateDict)})`);
-    for (const [key, value] of stateDict) {
-      if (value instanceof TorchTensor) tensors.set(normaliseKey(`${prefix}${String(key)}`), torchSource(value));
-    }
-  };
-  if (Array.isArray(model)) {
-    // The reference's VSE-family layout: [img_enc state dict, txt_enc state dict].
-    if (model.length !== 2) throw new UsageError(`${path}: 'model' holds ${model.length} state dicts; the reference saves [img_enc, txt_enc]`);
-    addStateDict('img_enc.', model[0], "'model'[0]");
-    addStateDict('txt_enc.', model[1], "'model'[1]");
-    for (const [key, value] of object) if (key !== 'model') info[String(key)] = toPlain(value);
-  } else if ([...object.values()].some((v) => v instanceof TorchTensor)) {
-    addStateDict('', object, 'the top-level dict'); // a bare state dict with prefixed keys
-  } else {
-    throw new UsageError(`${path}: neither a reference checkpoint ({'model': [img_enc, txt_enc], …}) nor a state dict`);
-  }
-  return { path, tensors, info };
-}
-
-function torchSource(t: TorchTensor): SourceTensor {
-  return { dtype: t.dtype, shape: t.shape, isFloat: t.isFloat, read: () => t.data };
-}
-
-function readSafetensorsSource(path: string): SourceCheckpoint {
-  let file: SafetensorsFile;
-  try {
-    file = SafetensorsFile.open(path);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const tensors = new Map<string, SourceTensor>();
-  // Values are read eagerly: the file is closed before the import runs.
-  try {
-    for (const entry of file.entries.values()) {
-      const isFloat = FLOAT_DTYPES.includes(entry.dtype);
-      const data = isFloat ? file.readFloat32(entry.name).slice() : readIntegers(path, entry.dtype, entry.begin, entry.end);
-      tensors.set(normaliseKey(entry.name), { dtype: entry.dtype, shape: entry.shape, isFloat, read: () => data });
-    }
-  } finally {
-    file.close();
-  }
-  return { path, tensors, info: { ...file.metadata } };
-}
-
-/** Integer safetensors tensors (`num_batches_tracked` is I64) as numbers. */
-function readIntegers(path: string, dtype: string, begin: number, end: number): number[] {
-  const bytes = Buffer.alloc(end - begin);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, bytes, 0, bytes.length, begin);
-  } finally {
-    closeSync(fd);
-  }
-  const read: Record<string, [number, (i: number) => number]> = {
-    I64: [8, (i) => Number(bytes.readBigInt64LE(i))],
-    I32: [4, (i) => bytes.readInt32LE(i)],
-    I16: [2, (i) => bytes.readInt16LE(i)],
-    I8: [1, (i) => bytes.readInt8(i)],
-    U8: [1, (i) => bytes.readUInt8(i)],
-    BOOL: [1, (i) => bytes.readUInt8(i)],
-  };
-  const reader = read[dtype];
-  if (reader === undefined) throw new UsageError(`${path}: tensors of dtype ${dtype} are not imported`);
-  const [size, get] = reader;
-  return Array.from({ length: bytes.length / size }, (_, i) => get(i * size));
-}
-
-/** `img_enc.module.fc.weight` and `module.img_enc.…` (DataParallel) → `img_enc.fc.weight`. */
-function normaliseKey(key: string): string {
-  return key.replace(/^module\./, '').replace(/^(img_enc|txt_enc)\.module\./, '$1.');
-}
-
 /**
  * Matches checkpoint keys to the blocks' weights and checks shapes and dtypes. Pure: nothing is assigned.
  */
 export function planImport(checkpoint: SourceCheckpoint, blocks: readonly ImportBlock[]): ImportPlan {
-  const targets = new Map<string, { parameter: NamedParameter; torchLayout?: readonly number[] }>();
+  const targets = new Map<string, { parameter: NamedParameter; torchLayout?: readonly number[]; block: ImportBlock }>();
   const byReferenceKey = new Map<string, string>(); // reference key → shnet name
-  for (const block of blocks) {
+  const setAside = blocks.filter((b) => b.excluded).flatMap((b) => [`${b.name}.`, ...(b.reference ? [`${b.reference}.`] : [])]);
+  for (const block of blocks.filter((b) => !b.excluded)) {
     const layouts = block.owner instanceof Block ? block.owner.torchLayouts() : new Map<string, readonly number[]>();
     for (const parameter of block.owner.parameters()) {
       const name = `${block.name}.${parameter.name}`;
-      targets.set(name, { parameter, torchLayout: layouts.get(parameter.name) });
+      targets.set(name, { parameter, torchLayout: layouts.get(parameter.name), block });
       if (block.reference) byReferenceKey.set(`${block.reference}.${parameter.name}`, name);
     }
   }
@@ -185,6 +102,14 @@ export function planImport(checkpoint: SourceCheckpoint, blocks: readonly Import
   const matched = new Set<string>();
   for (const [key, source] of checkpoint.tensors) {
     const name = byReferenceKey.get(key) ?? (targets.has(key) ? key : undefined);
+    const excludedBy = setAside.find((prefix) => key.startsWith(prefix));
+    if (name === undefined && excludedBy !== undefined) {
+      ignored.push({
+        key,
+        reason: `not imported: ${blocks.find((b) => excludedBy === `${b.name}.` || excludedBy === `${b.reference}.`)!.name} is left out (--only)`,
+      });
+      continue;
+    }
     if (name === undefined) {
       const known = REFERENCE_ONLY_KEYS.find((k) => k.pattern.test(key));
       if (known) ignored.push({ key, reason: known.reason });
@@ -208,8 +133,19 @@ export function planImport(checkpoint: SourceCheckpoint, blocks: readonly Import
       assignments.push({ key, name, parameter, source, ...(torchLayout ? { torchLayout } : {}) });
     }
   }
-  const missing = [...targets.keys()].filter((name) => !matched.has(name));
-  return { assignments, ignored, unexpected, missing, misShaped };
+  const absent = [...targets.keys()].filter((name) => !matched.has(name));
+  const required = (name: string) => targets.get(name)!.block.required !== false;
+  const summary = blocks.map((block) => {
+    const names = [...targets.entries()].filter(([, t]) => t.block === block).map(([name]) => name);
+    const imported = assignments.filter((a) => targets.get(a.name)!.block === block).length;
+    return { name: block.name, weights: block.excluded ? block.owner.parameters().length : names.length, imported, excluded: block.excluded ?? false };
+  });
+  return { assignments, ignored, unexpected, missing: absent.filter(required), kept: absent.filter((n) => !required(n)), misShaped, blocks: summary };
+}
+
+/** Weights of the model the import cannot fill: missing from the checkpoint, or there with another shape or dtype. */
+export function unfilledCount(plan: ImportPlan): number {
+  return plan.missing.length + plan.misShaped.length;
 }
 
 /** Number of problems `--strict` refuses: unexpected, missing and mis-shaped keys. */
@@ -247,18 +183,26 @@ export function referenceStateDict(blocks: readonly ImportBlock[]): Map<string, 
   return out;
 }
 
-/** The plan as report lines: a summary, then every ignored, unexpected, missing and mis-shaped key by name. */
+/**
+ * The plan as report lines: where the weights came from, one line per block (imported of its weights), then every
+ * key that was not imported as it is, by name and why: set aside, unexpected, missing, mis-shaped.
+ */
 export function describePlan(plan: ImportPlan, checkpoint: SourceCheckpoint): string[] {
-  const lines = [`${checkpoint.path}: ${plan.assignments.length} weights imported, ${plan.ignored.length} ignored, ${problemCount(plan)} problems`];
+  const lines = [`${checkpoint.path} (${checkpoint.layout}): ${plan.assignments.length} weights imported, ${problemCount(plan)} problems`];
+  for (const block of plan.blocks) {
+    if (block.excluded) lines.push(`  ${block.name}: left out (--only), ${block.weights} weights keep their initial values`);
+    else if (block.weights > 0) lines.push(`  ${block.name}: ${block.imported} of ${block.weights} weights imported`);
+  }
   const section = (title: string, items: readonly string[]) => {
     if (items.length > 0) lines.push(`${title} (${items.length}):`, ...items.map((item) => `  ${item}`));
   };
   section(
-    'ignored (reference-only)',
+    'ignored',
     plan.ignored.map((i) => `${i.key}: ${i.reason}`),
   );
   section('in the checkpoint, not in the model', plan.unexpected);
-  section('in the model, not in the checkpoint (initial values kept)', plan.missing);
+  section('in the model, not in the checkpoint', plan.missing);
+  section('not in the checkpoint, initial values kept', plan.kept);
   section(
     'shape or dtype mismatch',
     plan.misShaped.map((m) => `${m.key}: ${m.problem}`),
@@ -271,12 +215,4 @@ function inversePermutation(perm: readonly number[]): number[] {
   const out = new Array<number>(perm.length);
   perm.forEach((axis, i) => (out[axis] = i));
   return out;
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'None';
-  if (Array.isArray(value)) return 'a list';
-  if (value instanceof Map) return 'a dict';
-  if (value instanceof TorchTensor) return 'a tensor';
-  return `a ${typeof value}`;
 }

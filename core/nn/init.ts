@@ -1,3 +1,4 @@
+import { assertWeightFits } from '../backend/memory-guard';
 import * as tf from '../backend/tf';
 import type { Rng } from '../contracts/services';
 
@@ -8,6 +9,7 @@ import type { Rng } from '../contracts/services';
 
 /** `[...shape]` uniform in [-bound, bound). */
 export function uniform(rng: Rng, shape: readonly number[], bound: number): tf.Tensor {
+  assertWeightFits(shape);
   const size = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(size);
   for (let i = 0; i < size; i++) data[i] = (2 * rng.next() - 1) * bound;
@@ -33,6 +35,7 @@ export function xavierBound(fanIn: number, fanOut: number): number {
  * `normal_(0, initializer_range)`. std 0 gives zeros without drawing.
  */
 export function normal(rng: Rng, shape: readonly number[], std: number): tf.Tensor {
+  assertWeightFits(shape);
   return tf.tensor(
     normalValues(
       rng,
@@ -59,5 +62,6 @@ export function normalValues(rng: Rng, size: number, std: number): Float32Array 
 
 /** `[...shape]` filled with `value`. */
 export function constant(shape: readonly number[], value: number): tf.Tensor {
+  assertWeightFits(shape);
   return tf.fill([...shape], value, 'float32');
 }

@@ -1,9 +1,13 @@
+import { redactRecipe } from './secrets';
+
 /**
  * A nested recipe as flat key → string pairs (tracker params): nested keys joined by `.`, lists as JSON strings,
  * null as `'null'`. `{model: {image: {args: {embedDim: 1024}}}}` → `{'model.image.args.embedDim': '1024'}`.
- * An empty object keeps its key (`'{}'`), so a switched-off slot with no settings still shows.
+ * An empty object keeps its key (`'{}'`), so a switched-off slot with no settings still shows. Secrets are shown
+ * as `***` (`core/recipe/secrets.ts`): params are records, and records never hold them.
  */
-export function flattenRecipe(tree: Readonly<Record<string, unknown>>, separator = '.'): Record<string, string> {
+export function flattenRecipe(recipe: Readonly<Record<string, unknown>>, separator = '.'): Record<string, string> {
+  const tree = redactRecipe(recipe);
   const out: Record<string, string> = {};
   const visit = (node: unknown, key: string): void => {
     if (node === null || node === undefined) {

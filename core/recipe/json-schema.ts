@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { PluginKind } from '../kinds';
-import type { PluginRegistry } from '../registry/registry';
+import { OPTION_FORMATS, type PluginRegistry } from '../registry/registry';
 import type { SlotSpec } from '../registry/plugin-spec';
 import { NodeKey, RecipeKey } from './reserved-keys';
 import { ROOT_SLOTS, RootSettings, SEGMENTER_STAGE_SLOTS, slotGroups } from './root';
@@ -119,6 +119,8 @@ function partial(schema: TSchema): JsonSchema {
     if (typeof node !== 'object' || node === null) return;
     const object = node as JsonSchema;
     delete object.required;
+    // shnet's own formats (a run name is one path component) are checked by `shnet validate`; editors do not know them.
+    if (typeof object.format === 'string' && object.format in OPTION_FORMATS) delete object.format;
     if (object.type === 'object' && object.properties && object.additionalProperties === undefined) object.additionalProperties = false;
     Object.values(object).forEach(strip);
     if (object.properties && typeof object.properties === 'object') {

@@ -66,7 +66,7 @@ export const EvaluateSettings = Type.Object(
 /** Top-level keys that are settings rather than plugin slots. */
 export const RootSettings = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, description: 'run name (default: the recipe file name)' })),
+    name: Type.Optional(Type.String({ minLength: 1, format: 'file-name', description: 'run name (default: the recipe file name); names the run folder' })),
     description: Type.Optional(Type.String({ description: 'one paragraph: what this recipe tests (MLflow run note)' })),
     stage: Type.Optional(
       Type.Union(

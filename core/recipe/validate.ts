@@ -6,6 +6,8 @@ import { schemaProblems } from '../registry/schema-errors';
 import { closestNames } from '../registry/suggest';
 import { sortProblems, type RecipeProblem } from './errors';
 import { isPlainObject, joinPath, locate, type LocatedRecipe } from './located';
+import { crossCheckRecipe } from './cross-checks';
+import { mergeRecipes } from './merge';
 import { NODE_KEYS, NodeKey } from './reserved-keys';
 import { RootSettings, type Stage, rootSlotsFor, slotGroups } from './root';
 
@@ -28,6 +30,14 @@ export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry):
   const problem = (path: string, message: string, plugin?: string): void => {
     problems.push({ path, message, plugin, location: locate(recipe.locations, path) });
   };
+
+  // Reported once, with this message: the schema's own complaint about the same value ("must be integer") is dropped.
+  const badNumbers = new Set<string>();
+  for (const { path, value } of unusableNumbers(resolved)) {
+    problem(path, Number.isFinite(value) ? `${value} is too large to be exact (at most 2^53 − 1 in size)` : `must be a finite number, got ${value}`);
+    badNumbers.add(path);
+  }
+  const numberProblems = new Set(problems);
 
   const settingKeys = Object.keys(RootSettings.properties);
   const settings = Object.fromEntries(Object.entries(resolved).filter(([key]) => settingKeys.includes(key)));
@@ -71,8 +81,13 @@ export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry):
     for (const [slotPath, slot] of Object.entries(slots)) {
       let value = getPath(container, slotPath);
       const fullPath = joinPath(path, slotPath);
-      if (value === undefined && slot.defaultNode) {
-        value = structuredClone(slot.defaultNode) as Record<string, unknown>;
+      // The default node is the base of whatever the recipe says about the slot: `--set tracker.args.offline=true`
+      // refines the default tracker, as it would refine one written in the recipe.
+      if (slot.defaultNode && (value === undefined || (isPlainObject(value) && !Object.hasOwn(value, NodeKey.type)))) {
+        value = mergeRecipes(
+          { data: structuredClone(slot.defaultNode) as Record<string, unknown>, locations: new Map() },
+          { data: value ?? {}, locations: new Map() },
+        ).data;
         setPath(container, slotPath, value);
       }
       if (value === undefined && !slot.optional) problem(fullPath, `missing ${slot.kind} node (${slot.doc})`, pluginName);
@@ -101,8 +116,11 @@ export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry):
     checkKeys(container, '', [...ownKeys, ...topLevel]);
   };
 
-  checkSlots(resolved, '', rootSlotsFor(settings.stage as Stage | undefined), settingKeys);
-  return { problems: sortProblems(problems), resolved };
+  const rootSlots = rootSlotsFor(settings.stage as Stage | undefined);
+  checkSlots(resolved, '', rootSlots, settingKeys);
+  // Rules across nodes assume every node is well-formed, so they run only on a recipe that is so far.
+  if (problems.length === 0) for (const p of crossCheckRecipe(resolved, registry, rootSlots)) problem(p.path, p.message, p.plugin);
+  return { problems: sortProblems(problems.filter((p) => numberProblems.has(p) || !badNumbers.has(p.path))), resolved };
 }
 
 /**
@@ -123,11 +141,11 @@ export function validateOptions(plugin: RegisteredPlugin, args: Record<string, u
   return problems;
 }
 
-/** Reads a dotted path inside nested mappings. */
+/** Reads a dotted path inside nested mappings, following their own keys only (never JavaScript's prototype). */
 export function getPath(root: Record<string, unknown>, path: string): unknown {
   let value: unknown = root;
   for (const key of path.split('.')) {
-    if (!isPlainObject(value)) return undefined;
+    if (!isPlainObject(value) || !Object.hasOwn(value, key)) return undefined;
     value = value[key];
   }
   return value;
@@ -137,10 +155,21 @@ function setPath(root: Record<string, unknown>, path: string, value: unknown): v
   const keys = path.split('.');
   let target = root;
   for (const key of keys.slice(0, -1)) {
-    if (!isPlainObject(target[key])) target[key] = {};
+    if (!Object.hasOwn(target, key) || !isPlainObject(target[key])) target[key] = {};
     target = target[key] as Record<string, unknown>;
   }
   target[keys[keys.length - 1]] = value;
+}
+
+/**
+ * Numbers no recipe value can mean: NaN and ±Infinity (YAML's `.nan`, `.inf`, or `1e400`), and magnitudes past
+ * 2^53 − 1, where a width or a count is no longer exact. Found wherever they are, `vars` included.
+ */
+function unusableNumbers(tree: unknown, path = ''): Array<{ path: string; value: number }> {
+  if (typeof tree === 'number') return Number.isFinite(tree) && Math.abs(tree) <= Number.MAX_SAFE_INTEGER ? [] : [{ path, value: tree }];
+  if (Array.isArray(tree)) return tree.flatMap((item, i) => unusableNumbers(item, joinPath(path, i)));
+  if (isPlainObject(tree)) return Object.entries(tree).flatMap(([key, value]) => unusableNumbers(value, joinPath(path, key)));
+  return [];
 }
 
 function describe(value: unknown): string {

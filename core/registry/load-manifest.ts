@@ -14,12 +14,7 @@ import type { PluginManifest } from './plugin-spec';
  */
 export function loadManifestModule(spec: string, declaredIn: string): PluginManifest {
   aliasShnetForPlugins();
-  let resolved: string;
-  try {
-    resolved = require.resolve(spec, { paths: [dirname(declaredIn), process.cwd()] });
-  } catch {
-    throw new UsageError(`plugin '${spec}' (listed in ${declaredIn}) was not found: ${existsSync(spec) ? 'it cannot be required' : 'no such file or package'}`);
-  }
+  const resolved = resolveManifestModule(spec, declaredIn);
   if (resolved.endsWith('.ts')) registerTypeScript();
   let exported: Record<string, unknown>;
   try {
@@ -32,6 +27,19 @@ export function loadManifestModule(spec: string, declaredIn: string): PluginMani
     throw new UsageError(`plugin '${spec}' (listed in ${declaredIn}) exports no manifest: expected \`export const manifest = { name, plugins: [...] }\``);
   }
   return manifest;
+}
+
+/**
+ * The file a manifest entry names (a path, or a package resolved from the declaring file's folder, then the working
+ * directory), found without running anything: resolution reads `package.json` files only.
+ * @throws UsageError when there is no such file or package
+ */
+export function resolveManifestModule(spec: string, declaredIn: string): string {
+  try {
+    return require.resolve(spec, { paths: [dirname(declaredIn), process.cwd()] });
+  } catch {
+    throw new UsageError(`plugin '${spec}' (listed in ${declaredIn}) was not found: ${existsSync(spec) ? 'it cannot be required' : 'no such file or package'}`);
+  }
 }
 
 let typeScriptRegistered = false;

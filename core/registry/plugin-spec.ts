@@ -2,6 +2,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { ContainerModule } from 'inversify';
 import type { CliCommandContribution } from '../contracts/cli-command';
 import type { PluginKind } from '../kinds';
+import type { DataFactsReader, NodeCheck } from './node-check';
 
 /** A class whose constructor parameters are all `@inject(TOKEN)`-decorated (see `core/tokens.ts`). */
 export type PluginClass<T = unknown> = new (...args: never[]) => T;
@@ -20,11 +21,11 @@ export interface SlotSpec {
 }
 
 /**
- * One registrable plugin: `(kind, name)` → class + options schema + one-line doc + version.
- * `options` is a JSON Schema (written with TypeBox so the class gets `Static<typeof options>` for free);
- * defaults in the schema are filled in before the plugin is built.
+ * What a plugin is, as data: everything validation and `shnet plugins` need, none of its code. A plugin package's
+ * `shnet-plugin.json` holds one per plugin (see `core/registry/described-manifest.ts`), so a recipe that names the
+ * package validates without running it.
  */
-export interface PluginSpec<S extends TSchema = TSchema> {
+export interface PluginDescription<S extends TSchema = TSchema> {
   readonly kind: PluginKind;
   /** The recipe `type` that selects this plugin. */
   readonly name: string;
@@ -33,11 +34,27 @@ export interface PluginSpec<S extends TSchema = TSchema> {
   readonly version: string;
   readonly options: S;
   readonly slots?: Readonly<Record<string, SlotSpec>>;
-  readonly plugin: PluginClass;
   /** Replace an existing registration of the same (kind, name) instead of failing. */
   readonly override?: boolean;
+}
+
+/**
+ * One registrable plugin: `(kind, name)` → class + options schema + one-line doc + version.
+ * `options` is a JSON Schema (written with TypeBox so the class gets `Static<typeof options>` for free);
+ * defaults in the schema are filled in before the plugin is built.
+ */
+export interface PluginSpec<S extends TSchema = TSchema> extends PluginDescription<S> {
+  readonly plugin: PluginClass;
   /** What the conformance suite needs beyond the schema defaults to build this plugin small (`core/conformance/`). */
   readonly conformance?: ConformanceFixture;
+  /**
+   * Checks across nodes that this plugin's options schema cannot express, run by validation after every node's
+   * own schema passed (`core/recipe/cross-checks.ts`): widths that must agree with a child's, sizes the data set
+   * must have. Returns problems located by key path; an empty list when the node is consistent.
+   */
+  readonly check?: NodeCheck;
+  /** Data sets: what the data set holds, known before it is built (split sizes, class count, widths). */
+  readonly dataFacts?: DataFactsReader;
 }
 
 /**
@@ -68,6 +85,17 @@ export interface PluginManifest {
   readonly override?: boolean;
   readonly services?: ContainerModule;
   readonly commands?: readonly CliCommandContribution[];
+}
+
+/**
+ * A plugin manifest as data: a package's name and its plugins' descriptions, no code. Read from the package's
+ * `shnet-plugin.json` when a recipe names it and its code may not (or need not) run.
+ */
+export interface DescribedManifest {
+  readonly name: string;
+  readonly version?: string;
+  readonly override?: boolean;
+  readonly plugins: readonly PluginDescription[];
 }
 
 /** Identity helper that keeps the literal types of a spec (so `PluginArgs<typeof spec>` is precise). */

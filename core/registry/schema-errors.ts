@@ -43,10 +43,17 @@ function describeError(error: ErrorObject, path: string): SchemaProblem {
       const constants = branches.map((b) => b.const).filter((c) => c !== undefined);
       return { path, message: constants.length === branches.length ? `must be one of: ${constants.join(', ')}` : 'matches none of the allowed forms' };
     }
+    case 'format':
+      return { path, message: FORMAT_MESSAGES[(error.params as { format: string }).format] ?? error.message ?? error.keyword };
     default:
       return { path, message: error.message ?? error.keyword };
   }
 }
+
+/** What a value of each format in `registry.ts`'s OPTION_FORMATS must be, as the message says it. */
+const FORMAT_MESSAGES: Readonly<Record<string, string>> = {
+  'file-name': "must be a plain name (no '/', '\\' or NUL, not '.' or '..'): it names a folder",
+};
 
 function joinKeys(base: string, key: string): string {
   return base && key ? `${base}.${key}` : base || key;

@@ -108,6 +108,7 @@ export async function evaluateModel(
 ): Promise<ModelEvaluation> {
   return withModelSplit(manifests, target, split, logger, async (model, data) => {
     const evaluator = requireEvaluator(model);
+    evaluator.checkOptions?.(options, data.numImages);
     const report = await evaluator.evaluate(await encodeModelSplit(model, data, logger), options);
     return {
       split: data.name,

@@ -1,11 +1,10 @@
-import { ShnetError } from '../errors';
 import { RecipeError, sortProblems, type RecipeProblem } from '../recipe/errors';
 import { loadRecipe, type LoadedRecipe } from '../recipe/load';
 import { recipeHash } from '../recipe/resolve';
 import type { RecipeSettings } from '../recipe/root';
 import { validateRecipe } from '../recipe/validate';
 import { createRegistry } from '../registry/builtin';
-import { loadManifestModule } from '../registry/load-manifest';
+import { registerRecipePlugins } from './recipe-plugins';
 import type { PluginManifest } from '../registry/plugin-spec';
 import type { PluginRegistry } from '../registry/registry';
 
@@ -29,18 +28,28 @@ export interface PreparedRecipe {
   readonly recipeManifests: readonly PluginManifest[];
 }
 
+/** How a recipe is prepared. */
+export interface PrepareOptions {
+  /**
+   * Load the code of the recipe's own plugin packages (its `plugins:` list), as building a run needs; refused
+   * unless the user allowed it (`--allow-plugins`). Without it (the default) their manifests are read as data
+   * (`shnet-plugin.json`) and no plugin code runs: what validation does.
+   */
+  readonly loadPluginCode?: boolean;
+}
+
 /**
  * Loads a recipe and everything it names, then validates the whole of it. Problems from the recipe's `plugins:`
  * list and from validation are reported together in one {@link RecipeError}.
  */
-export function prepareRecipe(file: string, overrides: readonly string[], base: readonly PluginManifest[]): PreparedRecipe {
-  return preparedFrom(loadRecipe(file, overrides), base);
+export function prepareRecipe(file: string, overrides: readonly string[], base: readonly PluginManifest[], options: PrepareOptions = {}): PreparedRecipe {
+  return preparedFrom(loadRecipe(file, overrides), base, options);
 }
 
 /** {@link prepareRecipe} for a recipe already loaded (a sweep loads each trial's itself). */
-export function preparedFrom(loaded: LoadedRecipe, base: readonly PluginManifest[]): PreparedRecipe {
+export function preparedFrom(loaded: LoadedRecipe, base: readonly PluginManifest[], options: PrepareOptions = {}): PreparedRecipe {
   const registry = createRegistry(base);
-  const { problems, resolved } = validateLoaded(loaded, registry);
+  const { problems, resolved } = validateLoaded(loaded, registry, options);
   if (problems.length > 0) throw new RecipeError(problems);
   return {
     loaded,
@@ -48,27 +57,25 @@ export function preparedFrom(loaded: LoadedRecipe, base: readonly PluginManifest
     resolved,
     // Validation checked the settings against RootSettings and filled their defaults, so this view is exact.
     settings: resolved as unknown as RecipeSettings,
-    hash: recipeHash(resolved),
+    hash: recipeHash(resolved, loaded.secrets),
     plugins: loaded.plugins.map((p) => p.spec),
     manifests: registry.loadedManifests(),
+    // Loaded as code only (building); a recipe prepared for validation brought descriptions, not manifests.
     recipeManifests: registry.loadedManifests().slice(base.length),
   };
 }
 
 /**
- * Registers the manifests a loaded recipe lists under `plugins:` and validates the whole recipe against the
- * registry; failures to load a manifest are problems located at their `plugins.N` entry, reported with the rest.
+ * Registers the plugin packages a loaded recipe lists under `plugins:` (as data, or as code with
+ * `loadPluginCode`) and validates the whole recipe against the registry; failures to register a package are
+ * problems located at their `plugins.N` entry, reported with the rest.
  */
-export function validateLoaded(loaded: LoadedRecipe, registry: PluginRegistry): { problems: RecipeProblem[]; resolved: Record<string, unknown> } {
-  const problems: RecipeProblem[] = [];
-  loaded.plugins.forEach((entry, index) => {
-    try {
-      registry.addManifest(loadManifestModule(entry.spec, entry.location.file));
-    } catch (error) {
-      if (!(error instanceof ShnetError)) throw error;
-      problems.push({ path: `plugins.${index}`, message: error.message, location: entry.location });
-    }
-  });
+export function validateLoaded(
+  loaded: LoadedRecipe,
+  registry: PluginRegistry,
+  options: PrepareOptions = {},
+): { problems: RecipeProblem[]; resolved: Record<string, unknown> } {
+  const problems = registerRecipePlugins(loaded.plugins, registry, options.loadPluginCode ? 'code' : 'data');
   const { problems: invalid, resolved } = validateRecipe(loaded, registry);
   return { problems: sortProblems([...problems, ...invalid]), resolved };
 }

@@ -7,10 +7,8 @@ import { UsageError } from '../errors';
 import type { PluginManifest } from '../registry/plugin-spec';
 import { RunFolder } from '../run-folder';
 import { openIndex, type OpenedIndex } from '../search/index-store';
-import { encodeSplit } from '../train/encode';
-import { createRng } from '../services/rng';
 import { encodeImageFile, encodeImageOfSplit, encodeText } from './encode-query';
-import { openModelSplit, type EvalTarget, type ModelSplit } from './evaluate-model';
+import { encodeModelSplit, openModelSplit, type EvalTarget, type ModelSplit } from './evaluate-model';
 
 /** Below this many rows a split's index is exact search; at or above, an HNSW graph (docs/use.md). */
 export const DEFAULT_EXACT_BELOW = 20_000;
@@ -178,7 +176,8 @@ export class RunRetrieval {
         count,
         encode: async () => {
           this.logger.info(`encoding '${data.name}' (${data.numImages} images, ${5 * data.numImages} captions) for the search index`);
-          this.embeddings ??= encodeSplit(data, data.numImages, model.built, createRng(model.state.seed ?? 0).fork('test'));
+          // As `shnet eval` and `shnet encode` encode a split, so the index holds the embeddings they give.
+          this.embeddings ??= encodeModelSplit(model, data, this.logger);
           const embeddings = await this.embeddings;
           return { vectors: side === 'images' ? embeddings.images : embeddings.captions, dim: embeddings.dim };
         },

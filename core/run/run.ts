@@ -45,7 +45,7 @@ export interface RunOutcome {
  */
 export async function runRecipe(manifests: readonly PluginManifest[], options: RunOptions, logger: Logger): Promise<RunOutcome> {
   const resumeFolder = options.resume === undefined ? null : existingRunFolder(options.resume);
-  const prepared = prepareRecipe(options.recipe, options.overrides, manifests);
+  const prepared = prepareRecipe(options.recipe, options.overrides, manifests, { loadPluginCode: !options.dryRun });
   const resume = resumeFolder ? resumePoint(resumeFolder, prepared.hash, options.force ?? false, logger) : undefined;
   if (options.dryRun) {
     process.stdout.write(`# sha256 ${prepared.hash}\n${stringify(prepared.resolved)}`);

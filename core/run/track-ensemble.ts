@@ -21,7 +21,7 @@ export async function trackEnsemble(
   logger: Logger,
 ): Promise<string> {
   const source = locateModel(targets[0].target, targets[0].recipe);
-  const prepared = prepareRecipe(source.recipe, targets[0].overrides, manifests);
+  const prepared = prepareRecipe(source.recipe, targets[0].overrides, manifests, { loadPluginCode: true });
   const session = await RunSession.start(prepared, { seed: 0, runDir: source.runDir ?? '.', logger, backend: 'none' });
   const tracker = session.buildOptional<ExperimentTracker>('tracker', 'tracker');
   if (tracker === null) throw new UsageError(`--track: the recipe ${source.recipe} has no tracker`);

@@ -1,13 +1,13 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { stringify } from 'yaml';
 import type { Executor, Trial, TrialOutcome } from '../contracts/executor';
 import type { Logger } from '../contracts/services';
 import type { ExperimentTracker, TrackedRun } from '../contracts/tracker';
 import { RunFailure, UsageError } from '../errors';
 import { isPlainObject } from '../recipe/located';
+import { stringifyWithSecrets } from '../recipe/secrets';
 import type { PluginManifest } from '../registry/plugin-spec';
-import { prepareRecipe } from '../run/prepare';
+import { prepareRecipe, preparedFrom } from '../run/prepare';
 import { buildStandaloneNode, RunSession } from '../run/session';
 import { describeAssignment, planSweep, type PlannedTrial, type SweepPlan } from './plan';
 import { readState, tally, writeState, type SweepState } from './state';
@@ -57,10 +57,13 @@ export async function runSweep(
   if (previous && !options.resume && Object.values(previous.trials).some((t) => t.status !== 'pending')) {
     throw new UsageError(`sweep ${plan.id} has already run in ${sweepDir}: pass --resume to continue it (or remove the folder to start over)`);
   }
-  const executor = buildStandaloneNode<Executor>(plan.base.manifests, 'executor', executorNode(plan, options), 'executor', logger);
+  // Validation read the recipe's plugin packages as data; the sweep's executor may come from them, so their code
+  // is loaded here (refused without --allow-plugins), as a run loads it.
+  const withCode = plan.base.plugins.length > 0 ? preparedFrom(plan.base.loaded, manifests, { loadPluginCode: true }) : plan.base;
+  const executor = buildStandaloneNode<Executor>(withCode.manifests, 'executor', executorNode(plan, options), 'executor', logger);
   if (options.detach && !executor.detachable)
     throw new UsageError(`--detach needs an executor whose trials outlive this process (not ${executor.description})`);
-  const session = await RunSession.start(plan.base, { seed: 0, runDir: sweepDir, logger, backend: 'none' });
+  const session = await RunSession.start(withCode, { seed: 0, runDir: sweepDir, logger, backend: 'none' });
   const tracker = session.buildOptional<ExperimentTracker>('tracker', 'tracker');
   const state = previous ?? newState(plan, sweepDir);
   writeSweepFiles(plan, sweepDir, manifests);
@@ -212,7 +215,10 @@ function writeSweepFiles(plan: SweepPlan, sweepDir: string, manifests: readonly 
     const file = trialRecipeFile(plan, sweepDir, trial);
     mkdirSync(trialDir(sweepDir, trial), { recursive: true });
     const header = `# sweep ${plan.id}, trial ${trial.id}: ${describeAssignment(trial.assignment)}\n`;
-    writeFileSync(file, header + stringify({ ...(trial.prepared.plugins.length ? { plugins: trial.prepared.plugins } : {}), ...trial.prepared.resolved }));
+    // A trial's recipe is what its process runs, so secrets stay in it, marked (and readable by the user only).
+    const { plugins, resolved, loaded } = trial.prepared;
+    const text = header + stringifyWithSecrets({ ...(plugins.length ? { plugins } : {}), ...resolved }, loaded.secrets);
+    writeFileSync(file, text, { mode: loaded.secrets.length > 0 ? 0o600 : 0o644 });
     const hash = prepareRecipe(file, [], manifests).hash;
     if (hash !== trial.hash) mismatched.push(`${trial.id} (${file} resolves to ${hash.slice(0, 12)})`);
   }

@@ -5,6 +5,7 @@ import type { Trial, TrialOutcome } from '../contracts/executor';
 import { readCheckpointState } from '../train/checkpoint';
 import { RunFolder } from '../run-folder';
 import { TRIAL_ENV } from '../run/trial-env';
+import { markTrialDone, TrialLock, trialDone } from './trial-lock';
 
 /** Time a trial gets to stop after SIGTERM (it ends its step and marks its MLflow run KILLED) before SIGKILL. */
 const STOP_GRACE_MS = 30_000;
@@ -20,13 +21,49 @@ export function trialCheckpoint(runDir: string): string | undefined {
   return existsSync(last) ? last : undefined;
 }
 
+/** How long a trial's lock may go untouched before another process takes the trial over (core/sweep/trial-lock.ts). */
+export const DEFAULT_TRIAL_LOCK_STALE_MS = 30_000;
+
+export interface TrialProcessOptions {
+  /** See {@link DEFAULT_TRIAL_LOCK_STALE_MS}; a queue worker passes its job lock duration. */
+  readonly lockStaleMs?: number;
+  /** Called when the trial is already being run elsewhere and this process waits for it. */
+  readonly onWait?: (holder: string) => void;
+}
+
 /**
  * Runs one trial as a child process `shnet run RECIPE` — or `shnet run RECIPE --resume RUN_DIR` when the run folder
  * already holds a checkpoint — with its own process, DI container and TensorFlow.js backend. Output is appended to
  * the trial's log file. Aborting `signal` stops the trial (SIGTERM, then SIGKILL after a grace period); it is then
  * reported `running`: interrupted, resumable.
+ *
+ * A trial runs once: the run folder's lock makes a second request for it (a queue that handed it out twice) wait
+ * for the first, and a finished trial is answered from its `trial-done.json` without running again.
  */
-export function runTrialProcess(trial: Trial, signal?: AbortSignal, onStart?: () => void): Promise<TrialOutcome> {
+export async function runTrialProcess(trial: Trial, signal?: AbortSignal, onStart?: () => void, options: TrialProcessOptions = {}): Promise<TrialOutcome> {
+  const finished = (): TrialOutcome | null => {
+    const done = trialDone(trial.runDir);
+    return done ? { id: trial.id, status: 'done', ...(done.runId ? { runId: done.runId } : {}) } : null;
+  };
+  const already = finished();
+  if (already) return already;
+  const lock = await TrialLock.acquire(trial.runDir, { staleMs: options.lockStaleMs ?? DEFAULT_TRIAL_LOCK_STALE_MS, signal, onWait: options.onWait });
+  if (!lock) return { id: trial.id, status: 'running', error: 'interrupted' };
+  try {
+    const doneMeanwhile = finished();
+    if (doneMeanwhile) return doneMeanwhile;
+    const outcome = await spawnTrial(trial, signal, (pid) => {
+      lock.addProcess(pid);
+      onStart?.();
+    });
+    if (outcome.status === 'done') markTrialDone(trial.runDir, outcome.runId);
+    return outcome;
+  } finally {
+    lock.release();
+  }
+}
+
+function spawnTrial(trial: Trial, signal: AbortSignal | undefined, onStart: (pid: number) => void): Promise<TrialOutcome> {
   mkdirSync(dirname(trial.logFile), { recursive: true });
   const resume = trialCheckpoint(trial.runDir) !== undefined;
   const args = ['run', trial.recipeFile, ...(resume ? ['--resume', trial.runDir] : [])];
@@ -38,7 +75,7 @@ export function runTrialProcess(trial: Trial, signal?: AbortSignal, onStart?: ()
     stdio: ['pipe', log, log],
   });
   closeSync(log);
-  onStart?.();
+  if (child.pid !== undefined) onStart(child.pid);
   let stopTimer: NodeJS.Timeout | undefined;
   const stop = () => {
     child.kill('SIGTERM');

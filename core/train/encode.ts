@@ -4,7 +4,8 @@ import type { EmbeddingSet } from '../contracts/evaluation';
 import type { ImageEncoder } from '../contracts/image';
 import type { Rng } from '../contracts/services';
 import type { TextEncoder } from '../contracts/text';
-import { disposeImageInputs, imageInputsFromHost } from './inputs';
+import { UsageError } from '../errors';
+import { encodeImages } from './encode-images';
 
 /** Images (and captions) encoded per forward pass: bounds device memory whatever the split size. */
 export const DEFAULT_ENCODE_CHUNK = 128;
@@ -23,25 +24,16 @@ export async function encodeSplit(
   rng: Rng,
   chunk = DEFAULT_ENCODE_CHUNK,
 ): Promise<EmbeddingSet> {
-  if (numImages > split.numImages) throw new RangeError(`split '${split.name}' has ${split.numImages} images, asked to encode ${numImages}`);
-  const mode = { training: false, rng };
-  const dim = encoders.imageEncoder.embedDim;
-  const images = new Float32Array(numImages * dim);
-  for (let start = 0; start < numImages; start += chunk) {
-    const indices = Array.from({ length: Math.min(chunk, numImages - start) }, (_, i) => start + i);
-    const inputs = imageInputsFromHost(await split.loadImages(indices));
-    try {
-      copyRows(
-        tf.tidy(() => encoders.imageEncoder.encode(inputs, mode)),
-        images,
-        start * dim,
-      );
-    } finally {
-      disposeImageInputs(inputs);
-    }
-  }
   const allCaptions = split.captions();
   const numCaptions = 5 * numImages;
+  if (allCaptions.length < numCaptions) {
+    throw new UsageError(
+      `split '${split.name}' has ${allCaptions.length} captions for ${numImages} images: an images-only split is encoded with shnet encode --images-only`,
+    );
+  }
+  const mode = { training: false, rng };
+  const dim = encoders.imageEncoder.embedDim;
+  const images = await encodeImages(split, numImages, encoders.imageEncoder, rng, chunk);
   const captions = new Float32Array(numCaptions * dim);
   for (let start = 0; start < numCaptions; start += chunk) {
     const batch = allCaptions.slice(start, Math.min(numCaptions, start + chunk));

@@ -19,6 +19,7 @@ import {
   tf,
   Type,
   UsageError,
+  type NodeCheck,
 } from 'shnet';
 
 export const cnnBackboneOptions = Type.Object(
@@ -156,6 +157,12 @@ export function poolBoxes(map: tf.Tensor4D, weights: Float32Array, r: number): t
   return tf.tidy(() => tf.matMul(tf.tensor3d(weights, [b, r, g * g]), map.reshape([b, g * g, f]) as tf.Tensor3D));
 }
 
+/** Before anything is built: the CNN reads pixels (and, for box-pooled regions, boxes). */
+const checkCnnBackbone: NodeCheck = ({ path, data }) =>
+  data && data.info.imageSize == null
+    ? [{ path: `${path}.type`, message: 'backbone "cnn" reads pixels, and this data set supplies none (its batches carry precomputed features)' }]
+    : [];
+
 export const cnnBackboneSpec = definePlugin({
   kind: 'backbone',
   name: 'cnn',
@@ -163,4 +170,5 @@ export const cnnBackboneSpec = definePlugin({
   version: '1.0.0',
   options: cnnBackboneOptions,
   plugin: CnnBackbone,
+  check: checkCnnBackbone,
 });

@@ -14,6 +14,7 @@ import {
   tf,
   Type,
   UsageError,
+  type NodeCheck,
 } from 'shnet';
 
 export const precomputedBackboneOptions = Type.Object(
@@ -95,6 +96,12 @@ export class PrecomputedBackbone implements Backbone {
   dispose(): void {}
 }
 
+/** Before anything is built: the data set must supply precomputed region features. */
+const checkPrecomputedBackbone: NodeCheck = ({ path, data }) =>
+  data && data.info.featureDim == null
+    ? [{ path: `${path}.type`, message: 'backbone "precomputed" reads precomputed region features, and this data set supplies none' }]
+    : [];
+
 export const precomputedBackboneSpec = definePlugin({
   kind: 'backbone',
   name: 'precomputed',
@@ -102,4 +109,5 @@ export const precomputedBackboneSpec = definePlugin({
   version: '1.0.0',
   options: precomputedBackboneOptions,
   plugin: PrecomputedBackbone,
+  check: checkPrecomputedBackbone,
 });

@@ -27,6 +27,8 @@ import {
   tf,
   Type,
   UsageError,
+  type NodeCheck,
+  type CheckProblem,
 } from 'shnet';
 
 export const shnetImageEncoderOptions = Type.Object(
@@ -208,6 +210,37 @@ export function compactionOrder(
   return { order, counts };
 }
 
+/**
+ * Before anything is built: every highlight works at the encoder's width D, and the tokens and highlights that read
+ * the segmentation need a segmenter (the constructor enforces the same, for nodes built without validation).
+ */
+const checkShnetImageEncoder: NodeCheck = ({ node, path }) => {
+  const problems: CheckProblem[] = [];
+  const d = node.args.embedDim;
+  for (const slot of ['highlight.semantic', 'highlight.spatial']) {
+    const width = node.slots[slot]?.args.embedDim;
+    if (typeof width === 'number' && width !== d) {
+      problems.push({
+        path: `${path}.${slot}.args.embedDim`,
+        message: `${width} differs from the encoder's width ${d} (${path}.args.embedDim): a highlight works on the encoder's D-wide regions`,
+      });
+    }
+  }
+  const needsSegmentation = [
+    node.args.categoryToken === true && 'args.categoryToken',
+    node.args.segmentGridTokens === true && 'args.segmentGridTokens',
+    node.slots['highlight.semantic'] && 'highlight.semantic',
+    node.slots['highlight.spatial'] && 'highlight.spatial',
+  ].filter((x): x is string => typeof x === 'string');
+  if (node.slots.segmenter === null && needsSegmentation.length > 0) {
+    problems.push({
+      path: `${path}.segmenter`,
+      message: `is null, but ${needsSegmentation.join(', ')} need segmentation (set a segmenter, or switch these off)`,
+    });
+  }
+  return problems;
+};
+
 export const shnetImageEncoderSpec = definePlugin({
   kind: 'image-encoder',
   name: '3shnet',
@@ -222,4 +255,5 @@ export const shnetImageEncoderSpec = definePlugin({
     aggregator: { kind: 'aggregator', doc: 'Pools the token set into one vector (GPO in the reference).' },
   },
   plugin: ShnetImageEncoder,
+  check: checkShnetImageEncoder,
 });

@@ -13,6 +13,7 @@ import {
   tf,
   Type,
   UsageError,
+  type NodeCheck,
 } from 'shnet';
 
 export const groundTruthSegmenterOptions = Type.Object({}, { additionalProperties: false });
@@ -60,6 +61,12 @@ export class GroundTruthSegmenter implements Segmenter {
   dispose(): void {}
 }
 
+/** Before anything is built: the data set must supply the ground-truth label maps this segmenter reads. */
+const checkGroundTruthSegmenter: NodeCheck = ({ path, data }) =>
+  data && !data.segmentation
+    ? [{ path: `${path}.type`, message: 'segmenter "ground-truth" reads the data set\'s label maps, and this data set supplies none' }]
+    : [];
+
 export const groundTruthSegmenterSpec = definePlugin({
   kind: 'segmenter',
   name: 'ground-truth',
@@ -67,4 +74,5 @@ export const groundTruthSegmenterSpec = definePlugin({
   version: '1.0.0',
   options: groundTruthSegmenterOptions,
   plugin: GroundTruthSegmenter,
+  check: checkGroundTruthSegmenter,
 });

@@ -28,6 +28,7 @@ import {
   tf,
   Type,
   UsageError,
+  type NodeCheck,
 } from 'shnet';
 
 export const learnedSegmenterOptions = Type.Object(
@@ -204,6 +205,20 @@ export function resolveSegmenterCheckpoint(checkpoint: string): string {
   return statSync(checkpoint).isDirectory() ? best(checkpoint) : checkpoint;
 }
 
+/**
+ * Before anything is built: the segmenter reads pixels, and a segmenter stage trains it on label maps, so the data
+ * set must supply them.
+ */
+const checkLearnedSegmenter: NodeCheck = ({ path, data, recipe }) => {
+  if (!data) return [];
+  const problems = [];
+  if (data.info.imageSize == null) problems.push({ path: `${path}.type`, message: 'segmenter "learned" reads pixels, and this data set supplies none' });
+  if (recipe.stage === 'segmenter' && !data.segmentation) {
+    problems.push({ path: 'data', message: 'a segmenter stage trains on ground-truth label maps, and this data set supplies none' });
+  }
+  return problems;
+};
+
 export const learnedSegmenterSpec = definePlugin({
   kind: 'segmenter',
   name: 'learned',
@@ -211,4 +226,5 @@ export const learnedSegmenterSpec = definePlugin({
   version: '1.0.0',
   options: learnedSegmenterOptions,
   plugin: LearnedSegmenter,
+  check: checkLearnedSegmenter,
 });

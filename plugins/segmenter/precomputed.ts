@@ -1,4 +1,15 @@
-import { definePlugin, type ForwardMode, type ImageInputs, injectable, type NamedParameter, type Segmentation, type Segmenter, Type, UsageError } from 'shnet';
+import {
+  definePlugin,
+  type ForwardMode,
+  type ImageInputs,
+  injectable,
+  type NamedParameter,
+  type Segmentation,
+  type Segmenter,
+  Type,
+  UsageError,
+  type NodeCheck,
+} from 'shnet';
 
 export const precomputedSegmenterOptions = Type.Object({}, { additionalProperties: false });
 
@@ -31,6 +42,17 @@ export class PrecomputedSegmenter implements Segmenter {
   dispose(): void {}
 }
 
+/** Before anything is built: the data set must supply the segmentation this segmenter hands on. */
+const checkPrecomputedSegmenter: NodeCheck = ({ path, data }) =>
+  data && !data.segmentation
+    ? [
+        {
+          path: `${path}.type`,
+          message: 'segmenter "precomputed" hands on the data set\'s segmentation arrays, and this data set supplies none (use another segmenter, or null)',
+        },
+      ]
+    : [];
+
 export const precomputedSegmenterSpec = definePlugin({
   kind: 'segmenter',
   name: 'precomputed',
@@ -38,4 +60,5 @@ export const precomputedSegmenterSpec = definePlugin({
   version: '1.0.0',
   options: precomputedSegmenterOptions,
   plugin: PrecomputedSegmenter,
+  check: checkPrecomputedSegmenter,
 });

@@ -15,10 +15,10 @@ import { REPO_ROOT } from '../support/python-env';
 
 const DOC = join(REPO_ROOT, 'docs', 'plugins.md');
 
-/** Fenced blocks tagged with `file=NAME`, by name. */
+/** Fenced blocks tagged with `file=channel-gate/NAME` (the package's folder on the page), by NAME. */
 function taggedBlocks(markdown: string): Map<string, string> {
   const blocks = new Map<string, string>();
-  for (const match of markdown.matchAll(/^```(\w+) file=(\S+)\n([\s\S]*?)^```$/gm)) blocks.set(match[2], match[3]);
+  for (const match of markdown.matchAll(/^```(\w+) file=channel-gate\/(\S+)\n([\s\S]*?)^```$/gm)) blocks.set(match[2], match[3]);
   return blocks;
 }
 
@@ -43,8 +43,12 @@ describe('docs/plugins.md', function () {
     dir = writePackage(blocks);
   });
 
-  it('has the plugin, its manifest and two recipes as tagged blocks', () => {
-    assert.deepEqual([...blocks.keys()].sort(), ['channel-gate.ts', 'index.ts', 'recipe.yaml', 'shapes-channel-gate.yaml']);
+  it('has the plugin, its manifest, its package.json and two recipes as tagged blocks', () => {
+    assert.deepEqual([...blocks.keys()].sort(), ['channel-gate.ts', 'index.ts', 'package.json', 'recipe.yaml', 'shapes-channel-gate.yaml']);
+    const pkg = JSON.parse(blocks.get('package.json')!) as { name: string; main: string; dependencies?: unknown; peerDependencies?: unknown };
+    assert.equal(pkg.name, 'shnet-channel-gate', 'the name the manifest and the tracked-run recipe use');
+    assert.equal(pkg.main, 'index.ts');
+    assert.equal(pkg.dependencies ?? pkg.peerDependencies, undefined, 'installing it fetches nothing');
   });
 
   it('the example package loads, importing shnet as "shnet"', () => {
@@ -54,6 +58,16 @@ describe('docs/plugins.md', function () {
       manifest.plugins.map((p) => `${p.kind}/${p.name}`),
       ['highlight/channel-gate'],
     );
+  });
+
+  it('`shnet manifest` writes its shnet-plugin.json from the code, and `--check` finds it current', () => {
+    const out = shnet(['manifest', join(dir, 'index.ts')]);
+    assert.equal(out.status, 0, out.stderr);
+    assert.match(out.stdout, /shnet-plugin\.json: highlight\/channel-gate$/m);
+    const written = JSON.parse(readFileSync(join(dir, 'shnet-plugin.json'), 'utf8')) as { name: string; plugins: Array<{ options: object }> };
+    assert.equal(written.name, 'shnet-channel-gate');
+    assert.match(JSON.stringify(written.plugins[0].options), /"reduction"/);
+    assert.equal(shnet(['manifest', join(dir, 'index.ts'), '--check']).status, 0);
   });
 
   it('`shnet plugins highlight --recipe R` lists it, from its package', () => {

@@ -9,14 +9,14 @@
  * Run: npm run build && node dist/test/support/make-screenshots.js
  * Needs /usr/bin/chromium (Debian: apt-get install chromium) and the dev dependency playwright-core. Not run by CI.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { connect } from '../../plugins/tracker/mlflow/connection';
 import { MlflowRestClient } from '../../plugins/tracker/mlflow/rest-client';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './browser';
-import { journeyFolder, journeyOf, rewriteScript, runStep, writeJourneyFiles } from './doc-journey';
+import { journeyFolder, journeyOfPages, JourneyShell, rewriteScript, writeJourneyFiles } from './doc-journey';
 import { startMlflowServer } from './mlflow-server';
 import { REPO_ROOT } from './python-env';
 
@@ -32,19 +32,21 @@ export const SCREENSHOT_OVERRIDES = [
 /** Runs the journeys' commands against `uri` with SCREENSHOT_OVERRIDES. */
 function runJourneys(uri: string): void {
   const dir = journeyFolder();
+  const shell = new JourneyShell(dir, { MLFLOW_TRACKING_URI: uri });
   try {
-    const plugin = journeyOf(readFileSync(join(REPO_ROOT, 'docs', 'plugins.md'), 'utf8'));
-    const compare = journeyOf(readFileSync(join(REPO_ROOT, 'docs', 'mlflow.md'), 'utf8'));
-    writeJourneyFiles(dir, plugin, 'shnet-channel-gate');
-    for (const step of [...plugin.steps, ...compare.steps]) {
+    const journey = journeyOfPages(['docs/plugins.md', 'docs/mlflow.md']);
+    writeJourneyFiles(dir, journey);
+    // The local-store UIs of docs/mlflow.md are not what the pictures show.
+    for (const step of journey.steps.filter((s) => s.serves === undefined)) {
       const script = rewriteScript(step.script, SCREENSHOT_OVERRIDES);
       console.log(`$ ${script}`);
-      const result = runStep(dir, script, { MLFLOW_TRACKING_URI: uri }, 3600_000);
+      const result = shell.run(script, 3600_000);
       process.stdout.write(result.stdout);
       console.log(`(${result.seconds.toFixed(0)} s, exit ${result.status})`);
       if (result.status !== step.expectedExit) throw new Error(`step failed:\n${result.stderr}`);
     }
   } finally {
+    void shell.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -8,6 +8,8 @@ export interface RedisTestServer {
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
+  /** Stops the server and starts an empty one on the same port: every key is gone (no persistence). */
+  restart(): Promise<void>;
 }
 
 /** True when Redis answers PING on `port`. */
@@ -37,6 +39,28 @@ process.once('exit', () => {
 /** Starts `redis-server --port <free> --save '' --appendonly no` on 127.0.0.1 and waits until it answers. */
 export async function startRedisServer(): Promise<RedisTestServer> {
   const port = await freePort();
+  let child = await spawnRedis(port);
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    live.delete(child);
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop,
+    async restart() {
+      await stop();
+      child = await spawnRedis(port);
+    },
+  };
+}
+
+/** Runs `redis-server` on `port` (no persistence) until it answers PING. */
+async function spawnRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -47,7 +71,7 @@ export async function startRedisServer(): Promise<RedisTestServer> {
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   const deadline = Date.now() + 10_000;
   for (;;) {
-    if (await ping(port)) break;
+    if (await ping(port)) return child;
     const failed = await Promise.race([spawnError, new Promise<null>((done) => setTimeout(() => done(null), 100))]);
     if (failed || child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -55,16 +79,4 @@ export async function startRedisServer(): Promise<RedisTestServer> {
       throw new Error(`redis-server did not start on port ${port} (is the redis-server package installed?): ${failed?.message ?? output.slice(-2000)}`);
     }
   }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((done) => child.once('exit', done));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      live.delete(child);
-    },
-  };
 }

@@ -38,7 +38,7 @@ export function registerEval(program: Command, manifests: readonly PluginManifes
       .option('--protocol <name>', "coco-5fold-1k, coco-5k, f30k-1k or all (every image as one block); default: the recipe's")
       .option('--save-sims <file.npy>', 'also write the [N, 5N] float32 similarity matrix (the mean one for an ensemble)')
       .option('--recipe <file>', 'recipe of a checkpoint that is not inside a run folder')
-      .option('--data <node>', "another data set for cross-data-set evaluation, as YAML: '{type: shapes, args: {seed: 7}}' (same as --set data=…)")
+      .option('--data <node>', "another data set for cross-data-set evaluation, as YAML, e.g. '{type: shapes, args: {seed: 7}}' (same as --set data=…)")
       .option('--ensemble <runs...>', 'average the similarity matrices of these runs (hybrid level) and evaluate the mean')
       .option('--sims <files...>', 'evaluate saved [N, 5N] .npy matrices (their mean when several); no model is loaded')
       .option('--evaluator <type>', 'with --sims: evaluator plugin that reads the matrices', 'retrieval')

@@ -1,8 +1,8 @@
 import { dirname, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Logger } from '../../contracts/services';
-import { UsageError } from '../../errors';
-import { applyImport, describePlan, planImport, problemCount, readSourceCheckpoint, type ImportBlock, type ImportPlan } from '../../io/checkpoint-import';
+import { applyImport, describePlan, planImport, readSourceCheckpoint, requireCheckpointFile, type ImportPlan } from '../../io/checkpoint-import';
+import { checkImport, IMPORT_ENCODERS, importBlocks, inflateLimits, sourceEncoders, type ImportEncoder } from '../../io/import-rules';
 import type { PluginManifest } from '../../registry/plugin-spec';
 import { prepareRecipe } from '../../run/prepare';
 import { RunSession } from '../../run/session';
@@ -18,6 +18,10 @@ export interface ImportOptions {
   readonly out?: string;
   /** Any unexpected, missing or mis-shaped key is an error (exit 2), and nothing is written. */
   readonly strict?: boolean;
+  /** Missing or mis-shaped weights keep their initial values instead of failing the import. */
+  readonly allowMissing?: boolean;
+  /** Import one encoder only (a checkpoint of the image encoder alone, say). */
+  readonly only?: ImportEncoder;
 }
 
 export interface ImportOutcome {
@@ -32,8 +36,8 @@ export interface ImportOutcome {
  * `loadCheckpoint` (and so evaluation and resumption) accepts.
  */
 export async function importCheckpoint(manifests: readonly PluginManifest[], options: ImportOptions, logger: Logger): Promise<ImportOutcome> {
-  const prepared = prepareRecipe(options.recipe, options.overrides, manifests);
-  const checkpoint = readSourceCheckpoint(options.checkpoint);
+  const prepared = prepareRecipe(options.recipe, options.overrides, manifests, { loadPluginCode: true });
+  requireCheckpointFile(options.checkpoint);
   // Weights the checkpoint lacks keep the recipe's initial values, reproducible from its seed.
   const runDir = resolve(options.out ? dirname(options.out) : '.');
   const session = await RunSession.start(prepared, { seed: prepared.settings.seed ?? 0, runDir, logger });
@@ -48,17 +52,19 @@ export async function importCheckpoint(manifests: readonly PluginManifest[], opt
       await split.close();
     }
   }
-  const blocks: ImportBlock[] = [
-    { name: 'image', reference: 'img_enc', owner: imageEncoder },
-    { name: 'text', reference: 'txt_enc', owner: textEncoder },
-    { name: 'loss', owner: { parameters: () => loss.parameters?.() ?? [], dispose: () => undefined } },
-  ];
-  const plan = planImport(checkpoint, blocks);
-  const report = describePlan(plan, checkpoint);
-  if (options.strict && problemCount(plan) > 0) {
-    throw new UsageError(`${report.join('\n')}\n--strict: ${problemCount(plan)} keys do not fit the model of ${options.recipe}; nothing written`);
+  const lossOwner = { parameters: () => loss.parameters?.() ?? [], dispose: () => undefined };
+  const blocks = importBlocks(imageEncoder, textEncoder, lossOwner, options.only);
+  const checkpoint = readSourceCheckpoint(options.checkpoint, { encoders: sourceEncoders(blocks), only: options.only, limits: inflateLimits(blocks) });
+  let plan: ImportPlan;
+  let report: string[];
+  try {
+    plan = planImport(checkpoint, blocks);
+    report = describePlan(plan, checkpoint);
+    checkImport(plan, report, options, options.recipe);
+    applyImport(plan);
+  } finally {
+    checkpoint.close();
   }
-  applyImport(plan);
   if (options.out) {
     const epoch = typeof checkpoint.info.epoch === 'number' ? checkpoint.info.epoch : 0;
     const bestRsum = typeof checkpoint.info.best_rsum === 'number' ? checkpoint.info.best_rsum : null;
@@ -80,7 +86,7 @@ export async function importCheckpoint(manifests: readonly PluginManifest[], opt
   return { plan, report };
 }
 
-/** `shnet import CHECKPOINT --recipe R [--out FILE] [--strict]`. */
+/** `shnet import CHECKPOINT --recipe R [--out FILE] [--only image|text] [--allow-missing] [--strict]`. */
 export function registerImport(program: Command, manifests: readonly PluginManifest[], logger: () => Logger): void {
   withOverrides(
     program
@@ -89,13 +95,25 @@ export function registerImport(program: Command, manifests: readonly PluginManif
       .description("map a reference (PyTorch) checkpoint onto the recipe's model and write it as a shnet checkpoint")
       .requiredOption('--recipe <file>', 'recipe whose model receives the weights')
       .option('--out <file>', 'write the imported weights here (safetensors); without it, only report')
-      .option('--strict', 'any unexpected, missing or mis-shaped key is an error (exit 2)'),
-  ).action(async (checkpoint: string, options: { recipe: string; out?: string; strict?: boolean; set: string[] }) => {
-    const { report } = await importCheckpoint(
-      manifests,
-      { checkpoint, recipe: options.recipe, overrides: options.set, out: options.out, strict: options.strict },
-      logger(),
-    );
-    process.stdout.write(`${report.join('\n')}\n`);
-  });
+      .addOption(new Option('--only <encoder>', 'import the image or the text encoder only; the other keeps its initial values').choices(IMPORT_ENCODERS))
+      .option('--allow-missing', 'weights missing from the checkpoint or mis-shaped keep their initial values (default: exit 2, nothing written)')
+      .option('--strict', 'also refuse checkpoint keys that fit nothing in the model (exit 2)'),
+  ).action(
+    async (checkpoint: string, options: { recipe: string; out?: string; strict?: boolean; allowMissing?: boolean; only?: ImportEncoder; set: string[] }) => {
+      const { report } = await importCheckpoint(
+        manifests,
+        {
+          checkpoint,
+          recipe: options.recipe,
+          overrides: options.set,
+          out: options.out,
+          strict: options.strict,
+          allowMissing: options.allowMissing,
+          only: options.only,
+        },
+        logger(),
+      );
+      process.stdout.write(`${report.join('\n')}\n`);
+    },
+  );
 }

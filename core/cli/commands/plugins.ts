@@ -5,7 +5,8 @@ import type { PluginManifest } from '../../registry/plugin-spec';
 import { closestNames } from '../../registry/suggest';
 import { loadRecipe } from '../../recipe/load';
 import { createRegistry } from '../../registry/builtin';
-import { loadManifestModule } from '../../registry/load-manifest';
+import { RecipeError } from '../../recipe/errors';
+import { registerRecipePlugins } from '../../run/recipe-plugins';
 import { describeOptions } from '../describe-options';
 
 /** `shnet plugins [KIND]`: every registered plugin with its one-line doc, version, slots and options. */
@@ -14,15 +15,19 @@ export function registerPlugins(program: Command, manifests: readonly PluginMani
     .command('plugins')
     .argument('[kind]', `only this kind (${PLUGIN_KINDS.join(', ')})`)
     .description('list registered plugins: name, one-line doc, options')
-    .option('--recipe <file>', "also load the plugins listed in this recipe's 'plugins:'")
+    .option('--recipe <file>', "also list the plugins of the packages in this recipe's 'plugins:' (read from their shnet-plugin.json)")
     .option('--json', 'machine-readable output')
     .action((kind: string | undefined, options: { recipe?: string; json?: boolean }) => {
       if (kind !== undefined && !isPluginKind(kind)) {
         const hint = closestNames(kind, PLUGIN_KINDS);
         throw new UsageError(`unknown plugin kind '${kind}'${hint.length ? `; did you mean '${hint[0]}'?` : ''} (kinds: ${PLUGIN_KINDS.join(', ')})`);
       }
-      const extra = options.recipe ? loadRecipe(options.recipe).plugins.map((p) => loadManifestModule(p.spec, p.location.file)) : [];
-      const registry = createRegistry([...manifests, ...extra]);
+      const registry = createRegistry(manifests);
+      if (options.recipe) {
+        // As data: listing a recipe's plugins never runs their code (docs/plugins.md#security).
+        const problems = registerRecipePlugins(loadRecipe(options.recipe).plugins, registry, 'data');
+        if (problems.length > 0) throw new RecipeError(problems);
+      }
       const plugins = registry.list(kind);
       if (options.json) {
         const rows = plugins.map(({ spec, source }) => ({

@@ -40,7 +40,7 @@ export function registerTestPlugin(program: Command, manifests: readonly PluginM
       }
       await selectBackend(options.backend as BackendRequest);
       const reports: ConformanceReport[] = [];
-      for (const plugin of chosen) reports.push(await runConformance(registry.get(plugin.kind, plugin.name).spec, registry));
+      for (const plugin of chosen) reports.push(await runConformance(registry.implementation(plugin.kind, plugin.name), registry));
       process.stdout.write(`${formatReports(reports)}\n`);
       const failed = reports.filter((r) => !r.passed).map((r) => r.plugin);
       if (failed.length > 0) throw new RunFailure(`conformance failed for ${failed.join(', ')}`);

@@ -10,7 +10,13 @@
 import { UsageError } from '../../errors';
 import { PickleError, unpickle, type Buildable, type PickleGlobal } from './pickle';
 import { FLOAT_TORCH_DTYPES, TORCH_ELEMENT_BYTES, TorchTensor, materialise, type TorchDtype } from './tensor';
-import { ZipReader } from './zip';
+import { ZipReader, type ZipLimits } from './zip';
+
+/**
+ * Largest `data.pkl` read. The pickle holds only the structure (keys, shapes, storage names, a few numbers): a BERT-
+ * large state dict pickles to well under 1 MB, so 64 MB is generous and still refuses a pickle made to fill memory.
+ */
+const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
 
 /** A storage named by a persistent id: `('storage', storage_type, key, location, numel)`. */
 interface StorageRef {
@@ -55,17 +61,52 @@ export interface TorchFile {
   readonly archive: string;
 }
 
+/** A checkpoint tensor not read yet: its dtype and shape, from the pickle; {@link load} reads its storage. */
+export class TorchTensorRef {
+  constructor(
+    readonly dtype: TorchDtype,
+    readonly shape: readonly number[],
+    private readonly gatherFrom: () => TorchTensor,
+  ) {}
+
+  get isFloat(): boolean {
+    return FLOAT_TORCH_DTYPES.includes(this.dtype);
+  }
+
+  /** Reads the tensor's bytes from its storage (checked, bounded by the file's {@link ZipLimits}). */
+  load(): TorchTensor {
+    return this.gatherFrom();
+  }
+}
+
+/** An open `torch.save` file whose tensors are {@link TorchTensorRef}s, read on demand. Call {@link close} when done. */
+export interface OpenTorchFile {
+  /** The saved object, with dicts as `Map`s and tensors as {@link TorchTensorRef}s. */
+  readonly object: unknown;
+  readonly archive: string;
+  close(): void;
+}
+
 /**
- * Reads a `torch.save` file.
+ * Reads a `torch.save` file whole: every tensor gathered.
  * @throws UsageError naming the file when it is not a torch zip checkpoint, or uses a global outside the allow-list
  */
-export function readTorchFile(path: string): TorchFile {
-  let zip: ZipReader;
+export function readTorchFile(path: string, limits: ZipLimits = {}): TorchFile {
+  const file = openTorchFile(path, limits);
   try {
-    zip = ZipReader.open(path);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
+    return { object: loadAll(file.object), archive: file.archive };
+  } finally {
+    file.close();
   }
+}
+
+/**
+ * Opens a `torch.save` file and runs its pickle, without reading any tensor: a caller that needs a few tensors (an
+ * import into a model) reads only those, and a storage it never asks for is never inflated.
+ * @throws UsageError naming the file when it is not a torch zip checkpoint, or uses a global outside the allow-list
+ */
+export function openTorchFile(path: string, limits: ZipLimits = {}): OpenTorchFile {
+  const zip = ZipReader.open(path, limits);
   try {
     const pickleName = [...zip.entries.keys()].find((name) => /^[^/]+\/data\.pkl$/.test(name));
     if (pickleName === undefined) {
@@ -74,18 +115,57 @@ export function readTorchFile(path: string): TorchFile {
     const archive = pickleName.slice(0, -'/data.pkl'.length);
     const byteOrder = zip.entries.has(`${archive}/byteorder`) ? zip.read(`${archive}/byteorder`).toString('utf8').trim() : 'little';
     if (byteOrder !== 'little') throw new UsageError(`${path}: storages are ${byteOrder}-endian; only little-endian checkpoints are read`);
+    const pickleSize = zip.entries.get(pickleName)!.size;
+    if (pickleSize > MAX_PICKLE_BYTES) {
+      throw new UsageError(
+        `${path}: entry '${pickleName}' declares ${pickleSize} bytes; a checkpoint's pickle holds only its structure (at most ${MAX_PICKLE_BYTES})`,
+      );
+    }
     const object = unpickle(zip.read(pickleName), {
       source: `${path}:${pickleName}`,
       resolveGlobal: (module, name) => resolveGlobal(module, name, path),
       persistentLoad: (pid) => storageRef(pid, path),
     });
-    return { object: resolveTensors(object, zip, archive, path), archive };
+    return { object: resolveTensors(object, zip, archive, path), archive, close: () => zip.close() };
   } catch (error) {
+    zip.close();
     if (error instanceof PickleError) throw new UsageError(error.message);
     throw error;
-  } finally {
-    zip.close();
   }
+}
+
+/** The object with every {@link TorchTensorRef} loaded, shared objects kept shared. */
+function loadAll(value: unknown): unknown {
+  const done = new Map<unknown, unknown>();
+  const visit = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null) return v;
+    if (done.has(v)) return done.get(v);
+    if (v instanceof TorchTensorRef) {
+      const tensor = v.load();
+      done.set(v, tensor);
+      return tensor;
+    }
+    if (v instanceof Map) {
+      const map = new Map<unknown, unknown>();
+      done.set(v, map);
+      for (const [k, a] of v) map.set(k, visit(a));
+      return map;
+    }
+    if (Array.isArray(v)) {
+      const items: unknown[] = [];
+      done.set(v, items);
+      for (const a of v) items.push(visit(a));
+      return Object.isFrozen(v) ? Object.freeze(items) : items;
+    }
+    if (Object.getPrototypeOf(v) === Object.prototype) {
+      const object: Record<string, unknown> = {};
+      done.set(v, object);
+      for (const [k, a] of Object.entries(v)) object[k] = visit(a);
+      return object;
+    }
+    return v;
+  };
+  return visit(value);
 }
 
 /** Tensors are rebuilt lazily in the pickle (a storage may follow its first use), then gathered here. */
@@ -184,7 +264,7 @@ function numpyScalar([dtype, bytes]: readonly unknown[]): number {
   return kind.read(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), dtype.littleEndian);
 }
 
-/** Replaces pending tensors by gathered ones and namespaces by plain objects, keeping shared objects shared. */
+/** Replaces pending tensors by tensor references and namespaces by plain objects, keeping shared objects shared. */
 function resolveTensors(value: unknown, zip: ZipReader, archive: string, path: string): unknown {
   const done = new Map<unknown, unknown>();
   const visit = (v: unknown): unknown => {
@@ -192,7 +272,8 @@ function resolveTensors(value: unknown, zip: ZipReader, archive: string, path: s
     if (done.has(v)) return done.get(v);
     let out: unknown = v;
     if (v instanceof PendingTensor) {
-      out = gather(v, zip, archive, path);
+      const pending = v;
+      out = new TorchTensorRef(pending.storage.dtype, pending.shape, () => gather(pending, zip, archive, path));
     } else if (v instanceof NamespaceObject) {
       const attributes: Record<string, unknown> = {};
       done.set(v, attributes);
@@ -227,6 +308,7 @@ function gather(pending: PendingTensor, zip: ZipReader, archive: string, path: s
   try {
     return materialise(storage.dtype, (begin, end) => zip.readRange(entry, begin, end), offset, shape, stride);
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`${path}: tensor in storage '${storage.key}': ${(error as Error).message}`);
   }
 }

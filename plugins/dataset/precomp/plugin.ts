@@ -1,22 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  type DataInfo,
-  type Dataset,
-  type DatasetSplit,
-  definePlugin,
-  inject,
-  injectable,
-  PLUGIN_ARGS,
-  readNpyHeader,
-  type Static,
-  Type,
-  UsageError,
-} from 'shnet';
+import { type DataInfo, type Dataset, type DatasetSplit, definePlugin, inject, injectable, PLUGIN_ARGS, type Static, Type, UsageError } from 'shnet';
 
 import { precompConformance } from './conformance';
-import { readLines, splitFiles } from './files';
-import { PrecompSplit, type PrecompShapes } from './split';
+import { readCaptions } from './captions';
+import { type PrecompShapes, precompFacts, readAllHeaders } from './facts';
+import { splitFiles } from './files';
+import { PrecompSplit } from './split';
 
 export const precompOptions = Type.Object(
   {
@@ -28,8 +16,12 @@ export const precompOptions = Type.Object(
 );
 
 /**
- * The reference's precomputed layout (docs/datasets.md): BUTD region features plus the three segmentation arrays. Shapes
- * are read from the `.npy` headers, checked across files and splits, and every mismatch names the file.
+ * The reference's precomputed layout (docs/datasets.md): BUTD region features plus the three segmentation arrays. When
+ * the data set is built, every split is checked up front — the headers of all its arrays against each other, the
+ * file sizes and the other splits, and its captions (UTF-8, no empty lines, five per image) — so a broken test
+ * split stops the run before training, not after it. Rows are read on demand and checked as they are read. A split
+ * with features and no captions is images-only: it can be encoded (`shnet encode --images-only`), not trained or
+ * evaluated on. `shnet data wrap` writes a split from arrays you have (docs/datasets.md).
  */
 @injectable()
 export class PrecompDataset implements Dataset {
@@ -38,43 +30,27 @@ export class PrecompDataset implements Dataset {
   private readonly shapes: PrecompShapes;
 
   constructor(@inject(PLUGIN_ARGS) private readonly args: Static<typeof precompOptions>) {
-    if (!existsSync(args.root)) throw new UsageError(`data root ${args.root} does not exist`);
-    this.splits = readdirSync(args.root)
-      .filter((f) => f.endsWith('_caps.txt'))
-      .map((f) => f.slice(0, -'_caps.txt'.length))
-      .sort();
-    if (this.splits.length === 0) throw new UsageError(`${args.root}: no {split}_caps.txt files, so no splits`);
-    this.shapes = this.readShapes(this.splits[0]);
+    const { splits, shapes } = readAllHeaders(args);
+    for (const { split, images } of splits) {
+      const captionFile = splitFiles(args.root, split, args.featureDir).captions;
+      if (captionFile === undefined) continue; // images-only
+      const captions = readCaptions(captionFile).length;
+      if (captions !== 5 * images) throw new UsageError(`${captionFile}: ${captions} captions, but split '${split}' has ${images} images (5 each)`);
+    }
+    this.splits = splits.map((s) => s.split);
+    this.shapes = shapes;
     this.info = {
-      numClasses: this.shapes.numClasses,
-      featureDim: this.shapes.featureDim,
-      regionsPerImage: this.shapes.regions,
-      mapSize: this.shapes.mapSize,
-      gridSize: this.shapes.gridSize,
+      numClasses: shapes.numClasses,
+      featureDim: shapes.featureDim,
+      regionsPerImage: shapes.regions,
+      mapSize: shapes.mapSize,
+      gridSize: shapes.gridSize,
     };
   }
 
   async open(split: string): Promise<DatasetSplit> {
     if (!this.splits.includes(split)) throw new UsageError(`split '${split}' not in ${this.args.root} (splits: ${this.splits.join(', ')})`);
     return PrecompSplit.open(split, splitFiles(this.args.root, split, this.args.featureDir), this.shapes, this.args.segmentation);
-  }
-
-  /** Region count, feature width and segmentation sizes, from the headers of one split. */
-  private readShapes(split: string): PrecompShapes {
-    const files = splitFiles(this.args.root, split, this.args.featureDir);
-    const features = files.features
-      ? readNpyHeader(files.features).shape.slice(1)
-      : readNpyHeader(join(files.perImage!.dir, `${readLines(files.perImage!.ids)[0]}.npy`)).shape;
-    if (features.length !== 2)
-      throw new UsageError(
-        `${files.features ?? files.perImage!.dir}: region features must be [N, R, F] (or [R, F] per image), got rows of shape [${features.join(', ')}]`,
-      );
-    if (!this.args.segmentation) return { regions: features[0], featureDim: features[1], numClasses: 0, gridSize: 7, mapSize: 64 };
-    const grid = readNpyHeader(files.classGrid).shape;
-    const map = readNpyHeader(files.labelMap).shape;
-    if (grid.length !== 4 || grid[2] !== grid[3]) throw new UsageError(`${files.classGrid}: expected [N, C, g, g], got [${grid.join(', ')}]`);
-    if (map.length !== 3 || map[1] !== map[2]) throw new UsageError(`${files.labelMap}: expected [N, m, m], got [${map.join(', ')}]`);
-    return { regions: features[0], featureDim: features[1], numClasses: grid[1], gridSize: grid[2], mapSize: map[1] };
   }
 }
 
@@ -85,5 +61,6 @@ export const precompDataset = definePlugin({
   version: '1.0.0',
   options: precompOptions,
   plugin: PrecompDataset,
+  dataFacts: (args) => precompFacts(args as Static<typeof precompOptions>),
   conformance: precompConformance,
 });

@@ -1,15 +1,14 @@
 import { join } from 'node:path';
-import { type DatasetSplit, type HostImages, NpyReader, UsageError } from 'shnet';
+import { type DatasetSplit, type HostImages, NpyReader, readNpyHeader, UsageError } from 'shnet';
 
+import { readCaptions } from './captions';
+import type { PrecompShapes } from './facts';
 import { readLines, type SplitFiles } from './files';
 
-/** Shapes every split of a data set must agree on. */
-export interface PrecompShapes {
-  readonly regions: number;
-  readonly featureDim: number;
-  readonly numClasses: number;
-  readonly gridSize: number;
-  readonly mapSize: number;
+/** Images of a split without captions: the rows of its feature array, or its ids (one per image). */
+function imagesWithoutCaptions(files: SplitFiles): number {
+  if (files.features) return readNpyHeader(files.features).shape[0] ?? 0;
+  return readLines(files.perImage!.ids).length;
 }
 
 /**
@@ -26,15 +25,16 @@ export class PrecompSplit implements DatasetSplit {
     private readonly labelMap: NpyReader | null,
     private readonly categories: NpyReader | null,
     private readonly shapes: PrecompShapes,
+    private readonly files: SplitFiles,
   ) {}
 
-  /** Opens and validates a split: caption count = 5 × images, and every array's shape against the others. */
+  /**
+   * Opens and validates a split: caption count = 5 × images, and every array's shape against the others. Without a
+   * captions file the split is images-only and its image count is the features' (`{split}_ims.npy` rows or ids).
+   */
   static open(name: string, files: SplitFiles, shapes: PrecompShapes, withSegmentation: boolean): PrecompSplit {
-    const captions = readLines(files.captions);
-    if (captions.length === 0 || captions.length % 5 !== 0) {
-      throw new UsageError(`${files.captions}: ${captions.length} captions, expected 5 per image (a multiple of 5)`);
-    }
-    const images = captions.length / 5;
+    const captions = files.captions === undefined ? [] : readCaptions(files.captions);
+    const images = files.captions !== undefined ? captions.length / 5 : imagesWithoutCaptions(files);
     const { regions: r, featureDim: f, numClasses: c, gridSize: g, mapSize: m } = shapes;
     let features: PrecompSplit['features'];
     if (files.features) {
@@ -42,7 +42,7 @@ export class PrecompSplit implements DatasetSplit {
     } else {
       const ids = readLines(files.perImage!.ids);
       // The reference accepts one id per image or one per caption (then every fifth is the image's).
-      const perImage = ids.length === images ? ids : ids.length === captions.length ? ids.filter((_, i) => i % 5 === 0) : null;
+      const perImage = ids.length === images ? ids : captions.length > 0 && ids.length === captions.length ? ids.filter((_, i) => i % 5 === 0) : null;
       if (!perImage)
         throw new UsageError(`${files.perImage!.ids}: ${ids.length} ids, expected ${images} (one per image) or ${captions.length} (one per caption)`);
       features = { ids: perImage, dir: files.perImage!.dir };
@@ -57,9 +57,11 @@ export class PrecompSplit implements DatasetSplit {
       open(files.labelMap, [images, m, m]),
       open(files.categories, [images, c]),
       shapes,
+      files,
     );
   }
 
+  /** The 5N captions; none for an images-only split. */
   captions(): readonly string[] {
     return this.captionLines;
   }
@@ -76,6 +78,7 @@ export class PrecompSplit implements DatasetSplit {
       this.labelMap?.readRows(indices),
       this.categories?.readRows(indices),
     ]);
+    this.checkRows(indices, regions, labelMap);
     return {
       indices,
       regions: { data: regions, shape: [b, r, f] },
@@ -89,6 +92,33 @@ export class PrecompSplit implements DatasetSplit {
             }
           : undefined,
     };
+  }
+
+  /**
+   * What a header cannot promise, checked on the rows as they are read: region features are finite (a NaN row makes
+   * the loss NaN steps later, far from its cause), and label maps hold class ids `0..C-1` (the model embeds them as
+   * positions of a C-way grid). A bad row is a {@link UsageError} naming the file and the image.
+   */
+  private checkRows(indices: readonly number[], regions: Float32Array, labelMap: Float32Array | undefined): void {
+    const { regions: r, featureDim: f, numClasses: c, mapSize: m } = this.shapes;
+    const rowOf = (k: number) => `image ${indices[k]} (row ${indices[k]} of split '${this.name}')`;
+    for (let k = 0; k < indices.length; k++) {
+      for (let i = k * r * f; i < (k + 1) * r * f; i++) {
+        if (!Number.isFinite(regions[i])) {
+          const file = this.files.features ?? join(this.files.perImage!.dir, `${(this.features as { ids: readonly string[] }).ids[indices[k]]}.npy`);
+          throw new UsageError(`${file}: ${rowOf(k)} has non-finite region features (${regions[i]}); the data set is corrupt`);
+        }
+      }
+    }
+    if (!labelMap) return;
+    for (let k = 0; k < indices.length; k++) {
+      for (let i = k * m * m; i < (k + 1) * m * m; i++) {
+        const id = labelMap[i];
+        if (!Number.isInteger(id) || id < 0 || id >= c) {
+          throw new UsageError(`${this.files.labelMap}: ${rowOf(k)} holds class ${id}, outside the ${c} classes of ${this.files.classGrid} (0..${c - 1})`);
+        }
+      }
+    }
   }
 
   private async readFeatures(indices: readonly number[]): Promise<Float32Array> {

@@ -82,12 +82,19 @@ function withGenerationFlags(command: Command): Command {
     .option('--region-position', 'append box centres to region descriptors');
 }
 
-export const dataCommand: CliCommandContribution = {
-  name: 'data',
+/** The `data` command group, shared with other data set packages (`data wrap` comes with `precomp`): whichever registers first creates it. */
+function dataCommandGroup(program: Command): Command {
+  return (
+    program.commands.find((c) => c.name() === 'data') ??
+    program.command('data').description('data sets as files: export the built-in ones, wrap your own arrays, look at images')
+  );
+}
+
+export const exportCommand: CliCommandContribution = {
+  name: 'data export',
   register(program: Command): void {
-    const data = program.command('data').description('the built-in data set: export it to files, look at its images');
     withGenerationFlags(
-      data
+      dataCommandGroup(program)
         .command('export')
         .description('write a built-in data set in the precomp layout ({split}_caps.txt, _ims.npy, …)')
         .requiredOption('--dataset <name>', 'data set to export (shapes)')
@@ -106,8 +113,14 @@ export const dataCommand: CliCommandContribution = {
         print(`${written.split}: ${written.numImages} images → ${flags.out}\n`);
       }
     });
+  },
+};
+
+export const showCommand: CliCommandContribution = {
+  name: 'data show',
+  register(program: Command): void {
     withGenerationFlags(
-      data
+      dataCommandGroup(program)
         .command('show')
         .argument('<id>', 'image index in the split', integer)
         .description('write one shapes image as PNG (--overlay: with its ground-truth segmentation) and print its objects and captions')

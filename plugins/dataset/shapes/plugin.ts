@@ -2,9 +2,9 @@
  * The `shapes` data set: small synthetic scenes of coloured shapes with relational captions and exact segmentation
  * inputs, generated in memory from a seed. It is what `shnet run` trains on when no real data set is at hand.
  */
-import { type DataInfo, type Dataset, definePlugin, inject, injectable, PLUGIN_ARGS, UsageError } from 'shnet';
+import { type DataInfo, type Dataset, definePlugin, inject, injectable, PLUGIN_ARGS, UsageError, type NodeCheck, type DataFactsReader } from 'shnet';
 
-import { GRID_SIZE, MAP_SIZE, SPLIT_NAMES, type SplitName, SplitGenerator } from './generator';
+import { GRID_SIZE, MAP_SIZE, SPLIT_NAMES, SPLIT_SIZES, type SplitName, SplitGenerator } from './generator';
 import { type ShapesOptions, checkShapesOptions, shapesOptions } from './options';
 import { ShapesSplit } from './split';
 import { NUM_CLASSES } from './vocabulary';
@@ -47,6 +47,27 @@ export class ShapesDataset implements Dataset {
   }
 }
 
+/** What the data set holds, from its options alone: everything is generated, so nothing needs reading. */
+const shapesFacts: DataFactsReader = (args) => {
+  const options = args as ShapesOptions;
+  return {
+    info: shapesDataInfo(options),
+    segmentation: true,
+    splits: Object.fromEntries(SPLIT_NAMES.map((split) => [split, { images: options[SPLIT_SIZES[split]] }])),
+  };
+};
+
+/** Before anything is generated: the object-count range, and that R can hold every object. */
+const checkShapes: NodeCheck = ({ node, path }) => {
+  try {
+    checkShapesOptions(node.args as ShapesOptions, path);
+    return [];
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    return [{ path: `${path}.args`, message: error.message.replace(`${path}: `, '') }];
+  }
+};
+
 export const shapesDataset = definePlugin({
   kind: 'dataset',
   name: 'shapes',
@@ -54,6 +75,8 @@ export const shapesDataset = definePlugin({
   version: '1.0.0',
   options: shapesOptions,
   plugin: ShapesDataset,
+  dataFacts: shapesFacts,
+  check: checkShapes,
   // The default splits (4000/1000/1000 images) take seconds to generate; the conformance suite needs a handful.
   conformance: { args: { trainSize: 5, devSize: 5, testSize: 5 } },
 });

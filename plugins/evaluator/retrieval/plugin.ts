@@ -10,10 +10,12 @@ import {
   type Static,
   Type,
   UsageError,
+  type NodeCheck,
+  type CheckProblem,
 } from 'shnet';
 
 import { evaluateRetrieval } from './evaluate';
-import { RETRIEVAL_PROTOCOLS, type ProtocolSpec, type RetrievalProtocolName } from './protocols';
+import { RETRIEVAL_PROTOCOLS, type ProtocolSpec, protocolFolds, type RetrievalProtocolName } from './protocols';
 import { type SimilaritySource, embeddingSimilarity, ensembleSimilarity } from './sources';
 
 export const retrievalOptions = Type.Object(
@@ -61,6 +63,13 @@ export class RetrievalEvaluator implements Evaluator {
     }
   }
 
+  /** Every protocol this call would run exists and fits `numImages` (protocols.ts says why not). */
+  checkOptions(options: EvaluateOptions, numImages: number): void {
+    for (const name of [options.protocol ?? this.args.protocol, ...(options.protocol === undefined ? this.args.alsoReport : [])]) {
+      protocolFolds(this.protocolOf(name), numImages);
+    }
+  }
+
   private async report(source: SimilaritySource, options: EvaluateOptions): Promise<EvaluationReport> {
     const main = options.protocol ?? this.args.protocol;
     const report = await this.run(source, main, options.saveSimilarity);
@@ -73,14 +82,42 @@ export class RetrievalEvaluator implements Evaluator {
     return { protocol: main, metrics, folds: report.folds.length > 1 ? report.folds : undefined };
   }
 
-  private run(source: SimilaritySource, name: string, saveTo?: string) {
+  private protocolOf(name: string): RetrievalProtocolName | ProtocolSpec {
     if (name !== 'all' && !(name in RETRIEVAL_PROTOCOLS)) {
       throw new UsageError(`unknown retrieval protocol '${name}' (known: all, ${Object.keys(RETRIEVAL_PROTOCOLS).join(', ')})`);
     }
-    const protocol: RetrievalProtocolName | ProtocolSpec = name === 'all' ? { folds: 1 } : (name as RetrievalProtocolName);
-    return evaluateRetrieval(source, { protocol, chunkRows: this.args.chunkRows, saveTo });
+    return name === 'all' ? { folds: 1 } : (name as RetrievalProtocolName);
+  }
+
+  private run(source: SimilaritySource, name: string, saveTo?: string) {
+    return evaluateRetrieval(source, { protocol: this.protocolOf(name), chunkRows: this.args.chunkRows, saveTo });
   }
 }
+
+/**
+ * Before anything is built: every protocol the final evaluation reports must be able to split the evaluated split
+ * (coco-5fold-1k is defined for exactly 5,000 images); without this, a mismatch is found after training.
+ */
+const checkRetrievalEvaluator: NodeCheck = ({ node, path, recipe, data }) => {
+  const split = (recipe.evaluate as { split?: string } | undefined)?.split;
+  const images = split !== undefined ? data?.splits[split]?.images : undefined;
+  if (images === undefined) return [];
+  const protocols = [node.args.protocol, ...((node.args.alsoReport as string[] | undefined) ?? [])].filter(
+    (p): p is RetrievalProtocolName => typeof p === 'string' && p in RETRIEVAL_PROTOCOLS,
+  );
+  const problems: CheckProblem[] = [];
+  for (const name of new Set(protocols)) {
+    const spec: ProtocolSpec = RETRIEVAL_PROTOCOLS[name];
+    if ((spec.images !== undefined && spec.images !== images) || images % spec.folds !== 0) {
+      const where = node.args.protocol === name ? `${path}.args.protocol` : `${path}.args.alsoReport`;
+      problems.push({
+        path: where,
+        message: `${name} is defined for ${spec.images ?? `a multiple of ${spec.folds}`} images, and split '${split}' (evaluate.split) has ${images}`,
+      });
+    }
+  }
+  return problems;
+};
 
 export const retrievalEvaluator = definePlugin({
   kind: 'evaluator',
@@ -89,4 +126,5 @@ export const retrievalEvaluator = definePlugin({
   version: '1.0.0',
   options: retrievalOptions,
   plugin: RetrievalEvaluator,
+  check: checkRetrievalEvaluator,
 });

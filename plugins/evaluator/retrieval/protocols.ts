@@ -2,6 +2,7 @@
  * The evaluation protocols of docs/evaluation.md: which images form each fold. Every fold is evaluated on its own
  * `[n, 5n]` block of the similarity matrix (its images and their captions), and each metric is averaged over folds.
  */
+import { UsageError } from 'shnet';
 import type { RetrievalMetrics } from './metrics';
 
 /** A protocol: the number of equal folds, and the image count it is defined for (any, when absent). */
@@ -34,18 +35,23 @@ export interface ProtocolReport {
   folds: RetrievalMetrics[];
 }
 
-/** The folds of `protocol` over `images` images; throws when the protocol cannot split them. */
+/**
+ * The folds of `protocol` over `images` images. A protocol that does not exist or cannot split them is the user's
+ * choice to fix (a `--protocol`, a split of another size), so it is a {@link UsageError}: one line, exit 2.
+ */
 export function protocolFolds(protocol: RetrievalProtocolName | ProtocolSpec, images: number): Fold[] {
   const spec: ProtocolSpec = typeof protocol === 'string' ? RETRIEVAL_PROTOCOLS[protocol] : protocol;
   const name = protocolName(protocol);
   if (spec === undefined) {
-    throw new Error(`unknown retrieval protocol '${name}' (known: ${Object.keys(RETRIEVAL_PROTOCOLS).join(', ')})`);
+    throw new UsageError(`unknown retrieval protocol '${name}' (known: ${Object.keys(RETRIEVAL_PROTOCOLS).join(', ')})`);
   }
   if (spec.images !== undefined && images !== spec.images) {
-    throw new Error(`protocol ${name} is defined for ${spec.images} images (${spec.folds} folds), got ${images}`);
+    throw new UsageError(
+      `protocol ${name} is defined for ${spec.images} images (${spec.folds} folds of ${spec.images / spec.folds}), and the split has ${images}`,
+    );
   }
   if (!Number.isInteger(spec.folds) || spec.folds <= 0 || images % spec.folds !== 0 || images === 0) {
-    throw new Error(`protocol ${name} cannot split ${images} images into ${spec.folds} equal folds`);
+    throw new UsageError(`protocol ${name} cannot split ${images} images into ${spec.folds} equal folds`);
   }
   const size = images / spec.folds;
   return Array.from({ length: spec.folds }, (_, f) => ({ firstImage: f * size, images: size }));

@@ -6,6 +6,11 @@ export const bullmqExecutorOptions = Type.Object(
     queue: Type.String({ minLength: 1, pattern: '^[^:]+$', default: 'shnet', description: 'BullMQ queue the trials go to (workers: `shnet worker --queue`)' }),
     redisUrl: Type.Optional(Type.String({ description: 'Redis (`redis://host:6379/0`). Default: $REDIS_URL' })),
     pollIntervalMs: Type.Integer({ minimum: 10, default: 500, description: 'how often the waiting sweep reads the jobs’ states' }),
+    connectTimeoutMs: Type.Integer({
+      minimum: 1,
+      default: 10000,
+      description: 'how long the sweep tries to reach Redis before it gives up (exit 2) instead of waiting silently',
+    }),
   },
   { additionalProperties: false },
 );
@@ -49,4 +54,24 @@ export interface TrialJobResult {
 /** One job per trial submission: a retry is a new job, re-submitting the same attempt finds the existing one. */
 export function jobId(sweepId: string, trialId: string, attempt: number): string {
   return `${sweepId}-${trialId}-${attempt}`;
+}
+
+/** Resolves with `promise`, or with `undefined` as soon as `signal` aborts (the promise is then left to settle alone). */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -27,12 +27,19 @@ function positive(value: string, flag: string, min = 1): number {
 export async function runWorker(options: WorkerOptions, log = (line: string) => void process.stderr.write(`${line}\n`)): Promise<void> {
   const name = `${hostname()}:${process.pid}`;
   const stop = new AbortController();
+  const lockDuration = positive(options.lockDurationMs, '--lock-duration-ms');
+  const where = describeRedis(options.redisUrl);
   const worker = new (bullmq().Worker)<TrialJobData, TrialJobResult>(
     options.queue,
     async (job) => {
       const trial = { ...job.data.trial, recipe: {} } as Trial;
       log(`worker ${name}: trial ${trial.id} of sweep ${trial.sweepId} (attempt ${trial.attempt}, job ${job.id})`);
-      const outcome = await runTrialProcess(trial, stop.signal);
+      // A trial handed out twice (Redis restarted, a lock lost) waits for the run already going on: the trial
+      // holds its run folder's lock for as long as a job holds its own (core/sweep/trial-lock.ts).
+      const outcome = await runTrialProcess(trial, stop.signal, undefined, {
+        lockStaleMs: lockDuration,
+        onWait: (holder) => log(`worker ${name}: trial ${trial.id} is being run by ${holder}; waiting for it instead of running it twice`),
+      });
       if (stop.signal.aborted) return new Promise<never>(() => undefined); // left to the stalled-job check
       log(`worker ${name}: trial ${trial.id} ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
       if (outcome.status !== 'done') throw new Error(outcome.error ?? `trial ${trial.id} ${outcome.status}`);
@@ -41,15 +48,19 @@ export async function runWorker(options: WorkerOptions, log = (line: string) => 
     {
       connection: redisConnection(options.redisUrl),
       concurrency: positive(options.concurrency, '--concurrency'),
-      lockDuration: positive(options.lockDurationMs, '--lock-duration-ms'),
+      lockDuration,
       stalledInterval: positive(options.stalledIntervalMs, '--stalled-interval-ms'),
       maxStalledCount: positive(options.maxStalledCount, '--max-stalled-count', 0),
     },
   );
-  worker.on('error', (error) => log(`worker ${name}: ${error.message}`));
-  await worker.waitUntilReady();
-  log(`worker ${name}: waiting for trials on queue '${options.queue}' at ${describeRedis(options.redisUrl)}`);
-  await new Promise<void>((done) => {
+  // Every failed reconnect is an 'error': say the first of an outage, and when Redis is back.
+  let down = false;
+  worker.on('error', (error) => {
+    if (!down) log(`worker ${name}: Redis at ${where}: ${error.message}; retrying (Ctrl-C stops the worker)`);
+    down = true;
+  });
+  // Signals count from the start: a worker waiting for an unreachable Redis must stop when asked.
+  const stopped = new Promise<void>((done) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log(`worker ${name}: ${signal}: stopping running trials; their jobs go back to the queue`);
       stop.abort();
@@ -58,6 +69,16 @@ export async function runWorker(options: WorkerOptions, log = (line: string) => 
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+  await Promise.race([worker.waitUntilReady(), stopped]);
+  if (!stop.signal.aborted) {
+    (await worker.client).on('ready', () => {
+      if (down) log(`worker ${name}: Redis at ${where} is back`);
+      down = false;
+    });
+    down = false;
+    log(`worker ${name}: waiting for trials on queue '${options.queue}' at ${where}`);
+    await stopped;
+  }
   // Give the trials their time to stop (they end their step and mark their runs KILLED), then leave without settling.
   await new Promise((done) => setTimeout(done, 1000));
   await worker.close(true);

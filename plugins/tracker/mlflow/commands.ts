@@ -3,6 +3,7 @@ import { type CliCommandContribution, UsageError } from 'shnet';
 
 import { localRuns, localSweepRuns, rankBy, serverRuns, serverSweepRuns } from './compare-data';
 import type { RunSummary } from './compare-data';
+import { defaultRankMetric } from './compare-columns';
 import { buildComparison, type CompareFormat, formatComparison } from './compare-format';
 import { connect, isServerUri, redactUri } from './connection';
 import { FileStore } from './file-store';
@@ -52,7 +53,10 @@ export interface CompareOptions {
 
 const FORMATS: readonly CompareFormat[] = ['table', 'md', 'csv', 'json'];
 
-/** `shnet compare`: fetches the runs (server or local store), then formats the differences. */
+/**
+ * `shnet compare`: fetches the runs (server or local store), ranks them best first (`--metric`, else test/rsum or
+ * rsum; a sweep's trials by rsum), then formats the differences — the same order in every format.
+ */
 export async function runCompare(runIds: string[], options: CompareOptions, out: Out = stdout): Promise<void> {
   if (!FORMATS.includes(options.format as CompareFormat)) {
     throw new UsageError(`--format must be one of ${FORMATS.join(', ')}; got '${options.format}'`);
@@ -68,7 +72,8 @@ export async function runCompare(runIds: string[], options: CompareOptions, out:
     runs = rankBy(runs, options.metric ?? 'val/rsum');
   } else {
     runs = server ? await serverRuns(server, selection) : localRuns(store, selection);
-    if (options.metric) runs = rankBy(runs, options.metric);
+    const rankMetric = options.metric ?? defaultRankMetric(runs);
+    if (rankMetric) runs = rankBy(runs, rankMetric);
   }
   const metrics = options.metrics
     ?.split(',')
@@ -99,13 +104,13 @@ export const compareCommand: CliCommandContribution = {
       .description('table of the params that differ between runs, and their metrics')
       .argument('[runs...]', 'run ids (or use --experiment or --sweep)')
       .option('--experiment <name>', 'compare the runs of this experiment')
-      .option('--filter <expr>', 'MLflow filter, e.g. "params.loss = \'triplet\' AND metrics.`val/rsum` > 400"')
+      .option('--filter <expr>', 'MLflow filter, e.g. "params.`loss.type` = \'triplet\' AND metrics.`val/rsum` > 400"')
       .option('--metrics <list>', 'comma-separated metric keys (default: every val/i2t/*, val/t2i/* and val/rsum)')
       .option('--format <format>', 'table | md | csv | json', 'table')
       .option('--tracking-uri <uri>', 'MLflow server (default: $MLFLOW_TRACKING_URI, else the local store)')
       .option('--store <dir>', 'read this local MLflow store instead of a server')
       .option('--sweep <id>', 'the trial runs of a sweep (the id `shnet sweep` prints), ranked by --metric')
-      .option('--metric <key>', 'rank runs by this metric, highest first (default with --sweep: val/rsum)')
+      .option('--metric <key>', 'rank runs by this metric, highest first (default: test/rsum when present, else val/rsum; with --sweep: val/rsum)')
       .action((runs: string[], options: CompareOptions) => runCompare(runs, options));
   },
 };

@@ -1,8 +1,9 @@
+import { differingParams, orderMetrics, paramCell, type ParamColumn } from './compare-columns';
 import type { RunSummary } from './compare-data';
 
 /** The comparison `shnet compare` prints: one row per run; columns are differing params, then the chosen metrics. */
 export interface Comparison {
-  params: string[];
+  params: ParamColumn[];
   metrics: string[];
   runs: RunSummary[];
 }
@@ -15,20 +16,30 @@ export type CompareFormat = 'table' | 'md' | 'csv' | 'json';
  */
 const DEFAULT_METRIC = /^(val\/)?(i2t\/|t2i\/|rsum$)/;
 
-/** Picks the params whose values are not all equal across `runs`, and the metrics to show (given or default). */
+/** Longest param value the table and Markdown formats show whole (a recipe's `description` is a sentence). */
+const MAX_CELL = 40;
+
+/**
+ * Picks the params whose values are not all equal across `runs` (compare-columns.ts), and the metrics to show: the
+ * ones asked for in their order, else the default retrieval metrics in reading order (R1, R5, R10; i2t, t2i, rSum).
+ */
 export function buildComparison(runs: RunSummary[], metrics?: readonly string[]): Comparison {
-  const paramKeys = [...new Set(runs.flatMap((run) => Object.keys(run.params)))].sort();
-  const differing = paramKeys.filter((key) => new Set(runs.map((run) => run.params[key])).size > 1);
-  const present = [...new Set(runs.flatMap((run) => Object.keys(run.metrics)))].sort();
-  return { params: differing, metrics: metrics?.length ? [...metrics] : present.filter((k) => DEFAULT_METRIC.test(k)), runs };
+  const present = [...new Set(runs.flatMap((run) => Object.keys(run.metrics)))];
+  return {
+    params: differingParams(runs),
+    metrics: metrics?.length ? [...metrics] : orderMetrics(present.filter((k) => DEFAULT_METRIC.test(k))),
+    runs,
+  };
 }
 
-function cells(comparison: Comparison): { header: string[]; rows: string[][] } {
-  const header = ['run', 'name', ...comparison.params.map((k) => `params.${k}`), ...comparison.metrics];
+const shorten = (text: string) => (text.length > MAX_CELL ? `${text.slice(0, MAX_CELL - 1)}…` : text);
+
+function cells(comparison: Comparison, short: boolean): { header: string[]; rows: string[][] } {
+  const header = ['run', 'name', ...comparison.params.map((column) => column.key), ...comparison.metrics];
   const rows = comparison.runs.map((run) => [
     run.runId,
     run.runName,
-    ...comparison.params.map((key) => run.params[key] ?? ''),
+    ...comparison.params.map((column) => (short ? shorten(paramCell(run, column)) : paramCell(run, column))),
     ...comparison.metrics.map((key) => (key in run.metrics ? formatNumber(run.metrics[key]) : '')),
   ]);
   return { header, rows };
@@ -40,17 +51,19 @@ function formatNumber(value: number): string {
 
 const csvCell = (text: string) => (/[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
 
+/** The comparison as text: an aligned table, Markdown, CSV or JSON (CSV and JSON keep long values whole). */
 export function formatComparison(comparison: Comparison, format: CompareFormat): string {
   if (format === 'json') {
     const runs = comparison.runs.map((run) => ({
       runId: run.runId,
       runName: run.runName,
-      params: Object.fromEntries(comparison.params.map((key) => [key, run.params[key] ?? null])),
+      params: Object.fromEntries(comparison.params.map((column) => [column.key, paramCell(run, column) || null])),
       metrics: Object.fromEntries(comparison.metrics.map((key) => [key, run.metrics[key] ?? null])),
     }));
-    return `${JSON.stringify({ params: comparison.params, metrics: comparison.metrics, runs }, null, 2)}\n`;
+    const params = comparison.params.map((column) => column.key);
+    return `${JSON.stringify({ params, metrics: comparison.metrics, runs }, null, 2)}\n`;
   }
-  const { header, rows } = cells(comparison);
+  const { header, rows } = cells(comparison, format !== 'csv');
   if (format === 'csv') return [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
   if (format === 'md') {
     const line = (row: string[]) => `| ${row.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`;

@@ -1,8 +1,10 @@
+import { redactText, rememberedSecrets } from 'shnet';
 import { redactUri } from './connection';
 
 /**
  * Keeps credentials out of everything a run records. The tracker knows its own secrets (token, password, the
- * user-info of the tracking URI); any logged value that contains one is redacted before it is written anywhere.
+ * user-info of the tracking URI), and shnet knows the values recipes marked `!secret`; any logged value that
+ * contains one, or a URI's `user:password@`, is redacted before it is written anywhere.
  */
 export class SecretRedactor {
   private readonly secrets: string[];
@@ -25,14 +27,25 @@ export class SecretRedactor {
   text(text: string): string {
     let out = text.includes('://') ? text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]*@/gi, '$1***@') : text;
     for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join('***');
-    return out;
+    return redactText(out);
   }
 
-  /** File bytes with known secrets replaced (binary-safe: only exact byte matches change); undefined when clean. */
+  /**
+   * File bytes with known secrets and URI passwords replaced (binary-safe: only exact byte matches of a secret, and
+   * `scheme://user:password@` spelled in ASCII, change); undefined when clean.
+   */
   bytes(content: Buffer): Buffer | undefined {
     let out = content;
     let changed = false;
-    for (const secret of this.secrets) {
+    const latin1 = out.toString('latin1');
+    if (latin1.includes('://')) {
+      const cleaned = latin1.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]*:[^/@\s'"]*@/gi, '$1***@');
+      if (cleaned !== latin1) {
+        out = Buffer.from(cleaned, 'latin1');
+        changed = true;
+      }
+    }
+    for (const secret of [...this.secrets, ...rememberedSecrets().filter((s) => s.length >= 4)]) {
       const needle = Buffer.from(secret);
       for (let at = out.indexOf(needle); at >= 0; at = out.indexOf(needle)) {
         out = Buffer.concat([out.subarray(0, at), Buffer.from('***'), out.subarray(at + needle.length)]);

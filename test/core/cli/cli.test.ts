@@ -65,6 +65,21 @@ describe('shnet CLI (child process)', () => {
     assert.match(shnet(['plugins', 'highlights']).stderr, /did you mean 'highlight'\?/);
   });
 
+  it('shows a YAML error of a --set value whole: the sentence and the value with a caret under the fault', () => {
+    const result = shnet(['validate', DEMO, '--set', 'train.epochs=[1']);
+    assert.equal(result.status, 2);
+    assert.equal(
+      result.stderr,
+      [
+        'shnet: recipe has 1 problem:',
+        '  --set:1: train.epochs: value is not valid YAML: Flow sequence must end with a ] at line 1, column 3',
+        '      [1',
+        '        ^',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('lists every plugin kind, and one kind with its options', () => {
     const all = shnet(['plugins']);
     assert.equal(all.status, 0);

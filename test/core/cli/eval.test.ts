@@ -99,6 +99,39 @@ describe('shnet eval and shnet encode @slow', function () {
     assert.deepEqual(readJson<{ metrics: Metrics }>(report).metrics, logged.test.metrics);
   });
 
+  it('encodes the images alone (--images-only) of a split wrapped without captions, exactly as the full encode does', () => {
+    const exported = join(dir, 'exported');
+    const exportArgs = ['--splits', 'test', '--test-size', '6', '--image-size', '16', '--regions', '4', '--feature-dim', '53'];
+    assert.equal(shnet(['data', 'export', '--dataset', 'shapes', '--out', exported, ...exportArgs], { cwd: dir }).status, 0);
+    const wrapped = join(dir, 'wrapped');
+    const arrays = (name: string) => join(exported, `test_${name}`);
+    const seg = ['--segmentations', arrays('segmentations.npy'), '--seg-maps', arrays('seg_maps.npy'), '--categories', arrays('cat_onehots.npy')];
+    for (const [split, captions] of [
+      ['gallery', []],
+      ['captioned', ['--captions', arrays('caps.txt')]],
+    ] as const) {
+      const wrap = shnet(['data', 'wrap', '--out', wrapped, '--split', split, '--features', arrays('ims.npy'), ...captions, ...seg], { cwd: dir });
+      assert.equal(wrap.status, 0, wrap.stderr);
+    }
+    const data = `{type: precomp, args: {root: ${wrapped}}}`;
+    const alone = join(dir, 'images-only');
+    const imagesOnly = shnet(['encode', runDir, '--data', data, '--split', 'gallery', '--images-only', '--out', alone], { cwd: dir });
+    assert.equal(imagesOnly.status, 0, imagesOnly.stderr);
+    assert.deepEqual(readdirSync(alone).sort(), ['encode.json', 'images.npy']);
+    assert.equal(readJson<{ imagesOnly: boolean; numImages: number }>(join(alone, 'encode.json')).numImages, 6);
+    const both = join(dir, 'both');
+    const full = shnet(['encode', runDir, '--data', data, '--split', 'captioned', '--out', both], { cwd: dir });
+    assert.equal(full.status, 0, full.stderr);
+    assert.deepEqual(readFileSync(join(alone, 'images.npy')), readFileSync(join(both, 'images.npy')));
+
+    for (const command of [['encode', '--out', join(dir, 'never')], ['eval']]) {
+      const refused = shnet([command[0], runDir, '--data', data, '--split', 'gallery', ...command.slice(1)], { cwd: dir });
+      assert.equal(refused.status, 2, refused.stderr);
+      assert.match(refused.stderr, /split 'gallery' has 0 captions for 6 images: an images-only split is encoded with shnet encode --images-only/);
+      assert.doesNotMatch(refused.stderr, /^\[shnet\] encoded/m, 'nothing was encoded');
+    }
+  });
+
   it('an ensemble of a run with itself equals the run, and --track logs a parent run with one child per member', () => {
     const out = join(dir, 'ensemble.json');
     const saved = join(dir, 'ensemble.npy');
@@ -131,8 +164,17 @@ describe('shnet eval and shnet encode @slow', function () {
   it('refuses ambiguous requests (exit 2) and a protocol the split cannot be cut into', () => {
     assert.equal(shnet(['eval'], { cwd: dir }).status, 2);
     assert.equal(shnet(['eval', runDir, '--sims', 'x.npy'], { cwd: dir }).status, 2);
+  });
+
+  it('rejects an unknown protocol, or one the split does not fit, in one line before encoding anything (exit 2)', () => {
+    const unknown = shnet(['eval', runDir, '--protocol', 'foo'], { cwd: dir });
+    assert.equal(unknown.status, 2, unknown.stderr);
+    assert.match(unknown.stderr, /^shnet: unknown retrieval protocol 'foo' \(known: all, coco-5fold-1k, coco-5k, f30k-1k\)$/m);
+    assert.doesNotMatch(unknown.stderr, /encoded/, 'nothing was encoded');
     const fold = shnet(['eval', runDir, '--protocol', 'coco-5fold-1k'], { cwd: dir });
-    assert.notEqual(fold.status, 0);
-    assert.match(fold.stderr, /5000 images/);
+    assert.equal(fold.status, 2, fold.stderr);
+    const errors = fold.stderr.split('\n').filter((line) => !line.startsWith('[shnet]') && line !== '');
+    assert.deepEqual(errors, ['shnet: protocol coco-5fold-1k is defined for 5000 images (5 folds of 1000), and the split has 10']);
+    assert.doesNotMatch(fold.stderr, /encoded/);
   });
 });

@@ -12,6 +12,7 @@ import {
   referenceStateDict,
   type ImportBlock,
 } from '../../../core/io/checkpoint-import';
+import { sourceEncoders } from '../../../core/io/import-rules';
 import type { ParameterOwner } from '../../../core/contracts/module';
 import { buildImageEncoder, FULL, VSE_INFINITY } from '../../support/model-fixtures';
 import { evaluation, TINY_INFO } from '../../support/plugin-harness';
@@ -37,6 +38,9 @@ describe('checkpoint import (reference PyTorch checkpoints) @slow', () => {
     return tf.setBackend('cpu');
   });
 
+  /** The checkpoint as an import into `blocks` opens it (tensors read on demand, so it stays open until applied). */
+  const open = (file: string, blocks: readonly ImportBlock[]) => readSourceCheckpoint(file, { encoders: sourceEncoders(blocks) });
+
   const blocksFor = (image: ParameterOwner, text: ParameterOwner): ImportBlock[] => [
     { name: 'image', reference: 'img_enc', owner: image },
     { name: 'text', reference: 'txt_enc', owner: text },
@@ -47,7 +51,7 @@ describe('checkpoint import (reference PyTorch checkpoints) @slow', () => {
     const image = buildImageEncoder(FULL, TINY_INFO, D);
     const text = buildBert({ modelDir, pretrained: false, embedDim: D });
     const blocks = blocksFor(image, text);
-    const checkpoint = readSourceCheckpoint(file);
+    const checkpoint = open(file, blocks);
     assert.deepEqual(checkpoint.info.epoch, 12);
     assert.deepEqual(checkpoint.info.best_rsum, 538);
     assert.deepEqual((checkpoint.info.opt as Record<string, unknown>).precomp_enc_type, 'basic');
@@ -61,6 +65,7 @@ describe('checkpoint import (reference PyTorch checkpoints) @slow', () => {
     ]);
     assert.equal(plan.assignments.length, image.parameters().length + text.parameters().length);
     applyImport(plan);
+    checkpoint.close();
 
     // Export: every model weight in PyTorch layout equals the checkpoint's tensor, bit for bit.
     const exported = referenceStateDict(blocks);
@@ -74,7 +79,10 @@ describe('checkpoint import (reference PyTorch checkpoints) @slow', () => {
     const { file, values } = checkpoints.full;
     const image = buildImageEncoder(FULL, TINY_INFO, D);
     const byName = new Map(image.parameters().map((p) => [p.name, p.variable]));
-    applyImport(planImport(readSourceCheckpoint(file), [{ name: 'image', reference: 'img_enc', owner: image }]));
+    const blocks = [{ name: 'image', reference: 'img_enc', owner: image }];
+    const checkpoint = open(file, blocks);
+    applyImport(planImport(checkpoint, blocks));
+    checkpoint.close();
     for (const key of ['mlp.bns.0.running_mean', 'mlp.bns.0.running_var', 'crossmodalfusion_sp.embedding_Seg.1.running_var', 'fusion_mlp.bns.1.running_mean']) {
       assert.deepEqual(Array.from(byName.get(key)!.dataSync()), values[`img_enc.${key}`].map(Math.fround), key);
     }
@@ -90,7 +98,7 @@ describe('checkpoint import (reference PyTorch checkpoints) @slow', () => {
     // The VSE∞ checkpoint lacks every 3SHNet-only weight; a smaller embedding makes its weights mis-shaped.
     const image = buildImageEncoder(FULL, TINY_INFO, D);
     const small = buildImageEncoder(VSE_INFINITY, TINY_INFO, D - 2);
-    const checkpoint = readSourceCheckpoint(file);
+    const checkpoint = open(file, [{ name: 'image', reference: 'img_enc', owner: image }]);
     const plan = planImport(checkpoint, [{ name: 'image', reference: 'img_enc', owner: image }]);
     assert.ok(plan.missing.includes('image.crossmodalfusion_sp.embedding_Seg.0.weight'));
     assert.ok(plan.missing.includes('image.seg_mlp.bns.0.running_var'));
@@ -121,6 +129,7 @@ describe('checkpoint import (reference PyTorch checkpoints) @slow', () => {
       ),
       before,
     );
+    checkpoint.close();
     image.dispose();
     small.dispose();
   });
@@ -128,7 +137,10 @@ describe('checkpoint import (reference PyTorch checkpoints) @slow', () => {
   it('gives the imported VSE∞ image encoder the embeddings torch computes from the same checkpoint', () => {
     const { file, values } = checkpoints.vse;
     const image = buildImageEncoder(VSE_INFINITY, TINY_INFO, D);
-    applyImport(planImport(readSourceCheckpoint(file), [{ name: 'image', reference: 'img_enc', owner: image }]));
+    const blocks = [{ name: 'image', reference: 'img_enc', owner: image }];
+    const checkpoint = open(file, blocks);
+    applyImport(planImport(checkpoint, blocks));
+    checkpoint.close();
     const f = TINY_INFO.featureDim!;
     const inputs = { batchSize: 3, regions: tf.tensor3d(values.__features__, [3, 4, f]), regionLengths: Int32Array.from([4, 4, 4]) };
     const embedding = image.encode(inputs, evaluation());

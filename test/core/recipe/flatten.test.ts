@@ -12,6 +12,11 @@ describe('flattenRecipe', () => {
     },
     { name: 'booleans, strings and numbers as text', tree: { a: true, b: 'x', c: 5e-4 }, want: { a: 'true', b: 'x', c: '0.0005' } },
     { name: 'an empty object keeps its key', tree: { segmenter: { args: {} } }, want: { 'segmenter.args': '{}' } },
+    {
+      name: 'secrets are redacted: credential keys and URI passwords',
+      tree: { vars: { token: 'hf_abcdef', db: 'postgres://alice:s3cret@db:5432/x', categoryToken: true } },
+      want: { 'vars.token': '***', 'vars.db': 'postgres://***@db:5432/x', 'vars.categoryToken': 'true' },
+    },
   ];
   for (const c of cases) it(c.name, () => assert.deepEqual(flattenRecipe(c.tree), c.want));
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
+import { builtinManifest, createRegistry } from '../../../core/registry/builtin';
 import { PluginRegistry } from '../../../core/registry/registry';
 import { loadManifestModule } from '../../../core/registry/load-manifest';
 import { closestNames, editDistance } from '../../../core/registry/suggest';
@@ -67,6 +68,18 @@ describe('PluginRegistry', () => {
         /looked in manifests: toy/.test(error.message),
     );
     assert.throws(() => registry.get('executor', 'local'), /no executor plugins are registered/);
+  });
+
+  it('says which kind a name belongs to when it is registered under another kind (loss.type: adamw)', () => {
+    const registry = createRegistry([builtinManifest()]);
+    assert.throws(
+      () => registry.get('loss', 'adamw'),
+      (error: Error) => /^unknown loss 'adamw': 'adamw' is an optimizer, not a loss$/m.test(error.message) && /loss plugins: /.test(error.message),
+    );
+    assert.throws(
+      () => registry.get('image-encoder', 'gpo'),
+      (error: Error) => /^unknown image-encoder 'gpo': 'gpo' is an aggregator, not an image-encoder$/m.test(error.message),
+    );
   });
 
   it('fills option defaults and closes option objects', () => {

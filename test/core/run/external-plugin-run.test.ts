@@ -69,7 +69,7 @@ describe('a run that uses an external plugin @slow', function () {
       'tracker.type=mlflow',
       `tracker.args.localStore=${store()}`,
     ];
-    const first = startShnet(['run', 'recipe.yaml', ...setFlags(overrides)], { cwd: dir });
+    const first = startShnet(['run', 'recipe.yaml', '--allow-plugins', ...setFlags(overrides)], { cwd: dir });
     await waitFor(
       () => existsSync(join(dir, 'runs')) && readdirSync(join(dir, 'runs')).some((r) => existsSync(join(dir, 'runs', r, 'checkpoints', 'last.safetensors'))),
       300_000,
@@ -89,19 +89,19 @@ describe('a run that uses an external plugin @slow', function () {
   });
 
   it("resumes from the run folder with the folder's own recipe", () => {
-    const resumed = shnet(['run', join(runDir, 'recipe.yaml'), '--resume', runDir], { cwd: dir, timeoutMs: 300_000 });
+    const resumed = shnet(['run', join(runDir, 'recipe.yaml'), '--resume', runDir, '--allow-plugins'], { cwd: dir, timeoutMs: 300_000 });
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.match(resumed.stderr, /resuming from .*last\.safetensors: 1 epochs/);
     assert.equal(JSON.parse(readFileSync(join(runDir, 'evaluation.json'), 'utf8')).epochLosses.length, 2, 'evaluation.json has both epochs');
   });
 
   it('is evaluated and encoded from the run folder alone', () => {
-    const evaluated = shnet(['eval', runDir, '--out', join(dir, 'eval.json')], { cwd: dir, timeoutMs: 300_000 });
+    const evaluated = shnet(['eval', runDir, '--out', join(dir, 'eval.json'), '--allow-plugins'], { cwd: dir, timeoutMs: 300_000 });
     assert.equal(evaluated.status, 0, evaluated.stderr);
     const logged = JSON.parse(readFileSync(join(runDir, 'evaluation.json'), 'utf8')) as { test: { metrics: Record<string, number> } };
     const again = JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8')) as { metrics: Record<string, number> };
     assert.deepEqual(again.metrics, logged.test.metrics);
-    const encoded = shnet(['encode', runDir, '--out', join(dir, 'embeddings')], { cwd: dir, timeoutMs: 300_000 });
+    const encoded = shnet(['encode', runDir, '--out', join(dir, 'embeddings'), '--allow-plugins'], { cwd: dir, timeoutMs: 300_000 });
     assert.equal(encoded.status, 0, encoded.stderr);
     assert.ok(existsSync(join(dir, 'embeddings', 'images.npy')));
   });

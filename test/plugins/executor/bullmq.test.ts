@@ -8,6 +8,7 @@ import { shnet } from '../../support/cli';
 import { type RunningCli, readJson, startShnet, waitFor } from '../../support/cli-process';
 import { type MlflowTestServer, startMlflowServer } from '../../support/mlflow-server';
 import { type RedisTestServer, startRedisServer } from '../../support/redis-server';
+import { freePort } from '../../support/free-port';
 import { setFlags, tinyShapesOverrides, writeSweepFile } from '../../support/tiny-shapes';
 
 /** The trial a worker is running now (started, not yet reported done or failed), from its log. */
@@ -164,6 +165,103 @@ describe('bullmq executor: shnet worker processes against a real Redis @slow', f
       assert.equal(log.match(/^== /gm)!.length, 1, 'each trial ran once');
     }
     assert.equal(worker.output().match(/: trial [0-9a-f]{12} of sweep/g)!.length, 2);
+  });
+});
+
+describe('bullmq executor: Redis restarted or unreachable', function () {
+  this.timeout(900_000);
+  const running: RunningCli[] = [];
+  after(() => {
+    for (const cli of running) if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+  });
+
+  it('a Redis restart while trials run hands them out again, yet each runs once and is evaluated once @slow', async () => {
+    const redis = await startRedisServer();
+    try {
+      const { dir, file } = writeSweepFile('seeds: [0, 1]');
+      const queue = `restart-test-${process.pid}`;
+      const env = { REDIS_URL: redis.url };
+      // Spare slots: a job handed out again is taken at once, while the first run of its trial still goes on.
+      const worker = startShnet(['worker', '--queue', queue, '--concurrency', '4', '--lock-duration-ms', '3000', '--stalled-interval-ms', '1000'], {
+        cwd: dir,
+        env,
+      });
+      running.push(worker);
+      const sweep = startShnet(
+        [
+          'sweep',
+          file,
+          '--executor',
+          'bullmq',
+          '--queue',
+          queue,
+          ...setFlags([...tinyShapesOverrides(4).filter((o) => !o.startsWith('seed=')), 'tracker=null']),
+        ],
+        { cwd: dir, env },
+      );
+      running.push(sweep);
+      await waitFor(
+        () => (worker.output().match(/: trial [0-9a-f]{12} of sweep/g) ?? []).length === 2,
+        300_000,
+        () => `${sweep.output()}\n${worker.output()}`,
+      );
+      await redis.restart(); // every job, lock and queue key is gone
+
+      assert.equal(await sweep.exited, 0, `${sweep.output()}\n--- worker:\n${worker.output()}`);
+      assert.match(sweep.output(), /its job is gone from Redis; submitted again/);
+      const sweepDir = sweepDirOf(dir)!;
+      const state = readJson<SweepState>(join(sweepDir, 'sweep-state.json'))!;
+      assert.deepEqual(
+        Object.values(state.trials).map((t) => t.status),
+        ['done', 'done'],
+      );
+      for (const id of Object.keys(state.trials)) {
+        const log = readFileSync(join(sweepDir, 'trials', id, 'trial.log'), 'utf8');
+        assert.equal(log.match(/^== /gm)!.length, 1, `trial ${id} ran once:\n${log}`);
+        assert.equal(log.match(/^\[shnet\] test on /gm)?.length, 1, `trial ${id} was evaluated once`);
+        assert.ok(existsSync(join(sweepDir, 'trials', id, 'run', 'trial-done.json')));
+      }
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('unreachable Redis: the sweep says so and exits 2 instead of waiting silently', async () => {
+    const { dir, file } = writeSweepFile('seeds: [0, 1]');
+    const closed = await freePort();
+    const out = shnet(['sweep', file, '--executor', 'bullmq', ...setFlags(['executor={type: bullmq, args: {connectTimeoutMs: 1500}}', 'tracker=null'])], {
+      cwd: dir,
+      env: { REDIS_URL: `redis://127.0.0.1:${closed}` },
+      timeoutMs: 60_000,
+    });
+    assert.equal(out.status, 2, out.stderr);
+    assert.match(out.stderr, new RegExp(`cannot reach Redis at redis://127\\.0\\.0\\.1:${closed} \\(connect ECONNREFUSED.*\\) within 1\\.5 s`));
+  });
+
+  it('unreachable Redis: SIGTERM (or SIGINT) while the sweep waits for it stops the sweep', async () => {
+    const { dir, file } = writeSweepFile('seeds: [0, 1]');
+    const closed = await freePort();
+    const sweep = startShnet(
+      ['sweep', file, '--executor', 'bullmq', ...setFlags(['executor={type: bullmq, args: {connectTimeoutMs: 600000}}', 'tracker=null'])],
+      {
+        cwd: dir,
+        env: { REDIS_URL: `redis://127.0.0.1:${closed}` },
+      },
+    );
+    running.push(sweep);
+    await waitFor(
+      () => existsSync(join(dir, 'runs', 'sweeps')),
+      60_000,
+      () => sweep.output(),
+    );
+    await new Promise((done) => setTimeout(done, 1000));
+    const signalled = Date.now();
+    sweep.child.kill('SIGTERM');
+    const code = await sweep.exited;
+    assert.ok(Date.now() - signalled < 10_000, 'stopped promptly');
+    assert.equal(code, 1, sweep.output());
+    assert.match(sweep.output(), /SIGTERM received: stopping the sweep/);
+    assert.match(sweep.output(), /interrupted: 0 of 2 trials done; continue with --resume/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZipReader } from '../../../../core/io/torch';
@@ -45,6 +45,33 @@ with zipfile.ZipFile(sys.argv[1], 'w') as z:
       }
     });
   }
+
+  it('reports a zip cut at its end or at its start as truncated, and a deflated entry changed after writing by its CRC-32', () => {
+    const file = join(dir, 'whole.zip');
+    writeZip(file, false);
+    const bytes = readFileSync(file);
+    const tail = join(dir, 'tail-cut.zip');
+    writeFileSync(tail, bytes.subarray(0, bytes.length - 200));
+    assert.throws(() => ZipReader.open(tail), /tail-cut\.zip: truncated: it starts as a zip archive but has no end-of-central-directory record/);
+    const head = join(dir, 'head-cut.zip');
+    writeFileSync(head, bytes.subarray(40));
+    assert.throws(() => ZipReader.open(head), /head-cut\.zip: truncated: 40 bytes are missing before its zip directory/);
+    // A byte of the deflated stream changed: it still inflates (or not), but never to the recorded CRC.
+    const zip = ZipReader.open(file);
+    const entry = zip.entries.get('arc/deflated.txt')!;
+    zip.close();
+    const changed = Buffer.from(bytes);
+    changed[entry.localHeaderOffset + 30 + 'arc/deflated.txt'.length + 4] ^= 0x01;
+    const damaged = join(dir, 'damaged.zip');
+    writeFileSync(damaged, changed);
+    const reader = ZipReader.open(damaged);
+    try {
+      assert.throws(() => reader.read('arc/deflated.txt'), /damaged\.zip: entry 'arc\/deflated\.txt' (is damaged: its CRC-32|does not inflate|inflates to)/);
+      assert.equal(reader.read('arc/stored.bin').length, 768, 'the other entry is intact');
+    } finally {
+      reader.close();
+    }
+  });
 
   it('refuses a file that is not a zip archive, naming it', () => {
     const file = join(dir, 'legacy.pth');

@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, truncateSync, writeFileSync, statSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UsageError } from '../../../../core/errors';
+import { precompFacts } from '../../../../plugins/dataset/precomp/facts';
 import { PrecompDataset } from '../../../../plugins/dataset/precomp/plugin';
 import { runPython } from '../../../support/python-env';
 
@@ -58,24 +60,96 @@ describe('precomp dataset (files written by numpy)', () => {
     assert.equal(batch.regions!.data[0], Math.fround(3.2));
   });
 
-  it('names the file when captions, shapes or lengths disagree', async () => {
+  /** A folder with dev, test and train splits of two images each, then `corrupt` applied to it. */
+  const corrupted = (corrupt: (dir: string) => void): string => {
     const dir = mkdtempSync(join(tmpdir(), 'shnet-precomp-'));
-    writeFixture(dir, 'dev', 2);
-    writeFixture(dir, 'test', 2);
-    writeFixture(dir, 'train', 2);
-    // dev: 11 captions for 2 images
-    writeFileSync(join(dir, 'dev_caps.txt'), Array.from({ length: 11 }, () => 'x').join('\n'));
-    // test: a truncated feature file
-    const ims = join(dir, 'test_ims.npy');
-    truncateSync(ims, statSync(ims).size - 4);
-    // train: categories for 3 images instead of 2
-    runPython(`import numpy as np, sys; np.save(sys.argv[1], np.zeros((3, 5), dtype=np.float32))`, [join(dir, 'train_cat_onehots.npy')]);
-    const dataset = new PrecompDataset({ root: join(dir), segmentation: false });
-    const withSeg = () => new PrecompDataset({ root: dir, segmentation: true });
-    await assert.rejects(dataset.open('dev'), /dev_caps\.txt: 11 captions, expected 5 per image/);
-    await assert.rejects(dataset.open('test'), /test_ims\.npy: .*(truncated|bytes)/);
-    await assert.rejects(withSeg().open('train'), /train_cat_onehots\.npy: .*axis 0/);
-    await assert.rejects(dataset.open('val'), /split 'val' not in .* \(splits: dev, test, train\)/);
+    for (const split of ['dev', 'test', 'train']) writeFixture(dir, split, 2);
+    corrupt(dir);
+    return dir;
+  };
+  const captionsOf = (lines: string[]) => `${lines.join('\n')}\n`;
+  const tenCaptions = Array.from({ length: 10 }, (_, i) => `caption ${i}`);
+
+  const broken: Array<[string, (dir: string) => void, RegExp]> = [
+    [
+      '11 captions for 2 images',
+      (d) => writeFileSync(join(d, 'dev_caps.txt'), captionsOf(Array(11).fill('x'))),
+      /dev_caps\.txt: 11 captions, expected 5 per image/,
+    ],
+    [
+      'a truncated feature file in the test split',
+      (d) => truncateSync(join(d, 'test_ims.npy'), statSync(join(d, 'test_ims.npy')).size - 4),
+      /test_ims\.npy: .*truncated/,
+    ],
+    [
+      'categories for 3 images instead of 2',
+      (d) => runPython(`import numpy as np, sys; np.save(sys.argv[1], np.zeros((3, 5), dtype=np.float32))`, [join(d, 'train_cat_onehots.npy')]),
+      /train_cat_onehots\.npy: 3 images, but .*train_ims\.npy has 2/,
+    ],
+    [
+      'a split whose regions differ from the others',
+      (d) => runPython(`import numpy as np, sys; np.save(sys.argv[1], np.zeros((2, 6, 8), dtype=np.float32))`, [join(d, 'train_ims.npy')]),
+      /split 'train' has regions 6, split 'dev' has 4: every split must agree/,
+    ],
+    [
+      'captions that are not UTF-8',
+      (d) => writeFileSync(join(d, 'test_caps.txt'), Buffer.concat([Buffer.from(captionsOf(tenCaptions.slice(0, 3))), Buffer.from([0xc3, 0x28, 0x0a])])),
+      /test_caps\.txt:4: not UTF-8 text/,
+    ],
+    [
+      'a caption with a NUL byte',
+      (d) => writeFileSync(join(d, 'test_caps.txt'), captionsOf(tenCaptions.map((c, i) => (i === 6 ? `${c}\0` : c)))),
+      /test_caps\.txt:7: the caption holds a NUL byte/,
+    ],
+    [
+      'an empty line among the captions',
+      (d) => writeFileSync(join(d, 'dev_caps.txt'), captionsOf(tenCaptions.map((c, i) => (i === 2 ? '' : c)))),
+      /dev_caps\.txt:3: empty caption/,
+    ],
+    [
+      'a 10 MB caption',
+      (d) => writeFileSync(join(d, 'train_caps.txt'), captionsOf(tenCaptions.map((c, i) => (i === 9 ? 'word '.repeat(2_000_000) : c)))),
+      /train_caps\.txt:10: a caption of 10,000,000 characters/,
+    ],
+  ];
+  for (const [what, corrupt, message] of broken) {
+    it(`refuses, when the data set is built, ${what}, naming the file`, () => {
+      const dir = corrupted(corrupt);
+      assert.throws(
+        () => new PrecompDataset({ root: dir, segmentation: true }),
+        (error: unknown) => error instanceof UsageError && message.test(error.message),
+      );
+    });
+  }
+
+  it('refuses a row read with non-finite features or a label outside the classes, naming the file and the image', async () => {
+    const dir = corrupted((d) =>
+      runPython(
+        `
+import numpy as np, sys, os
+d = sys.argv[1]
+ims = np.load(os.path.join(d, 'test_ims.npy')); ims[1] = np.nan; np.save(os.path.join(d, 'test_ims.npy'), ims)
+maps = np.load(os.path.join(d, 'dev_seg_maps.npy')); maps[0, 3, 3] = 5; np.save(os.path.join(d, 'dev_seg_maps.npy'), maps)
+`,
+        [d],
+      ),
+    );
+    const dataset = new PrecompDataset({ root: dir, segmentation: true });
+    const test = await dataset.open('test');
+    await test.loadImages([0]);
+    await assert.rejects(test.loadImages([0, 1]), /test_ims\.npy: image 1 \(row 1 of split 'test'\) has non-finite region features \(NaN\)/);
+    const dev = await dataset.open('dev');
+    await assert.rejects(dev.loadImages([0]), /dev_seg_maps\.npy: image 0 .* holds class 5, outside the 5 classes of .*dev_segmentations\.npy \(0\.\.4\)/);
+  });
+
+  it('tells validation its splits and shapes from the headers alone, and nothing when the data is not here', () => {
+    const dir = corrupted(() => undefined);
+    assert.deepEqual(precompFacts({ root: dir, segmentation: true }), {
+      info: { numClasses: 5, featureDim: 8, regionsPerImage: 4, mapSize: 64, gridSize: 7 },
+      segmentation: true,
+      splits: { dev: { images: 2 }, test: { images: 2 }, train: { images: 2 } },
+    });
+    assert.equal(precompFacts({ root: join(dir, 'elsewhere'), segmentation: true }), undefined);
   });
 
   it('explains a missing data root and a missing feature file', () => {

@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { RETRIEVAL_METRICS, averageReports, recallMetrics, reportFromRanks } from '../../../../plugins/evaluator/retrieval';
 
+const roundTo4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
 describe('plugins/evaluator/retrieval/metrics', () => {
   it('counts a hit at K as rank < K, in percent of queries', () => {
     const m = recallMetrics([0, 1, 4, 5, 9, 10, 100, 0]);
@@ -24,14 +26,22 @@ describe('plugins/evaluator/retrieval/metrics', () => {
   it('names every metric and sums the six recalls into rsum', () => {
     const report = reportFromRanks([0, 4, 20], [0, 0, 1, 9, 30, 0, 2, 5, 6, 50, 0, 0, 0, 0, 0]);
     assert.deepEqual(Object.keys(report), [...RETRIEVAL_METRICS]);
-    const i2t = [100 / 3, 200 / 3, 200 / 3];
-    const t2i = [(100 * 8) / 15, (100 * 10) / 15, (100 * 13) / 15];
-    assert.deepEqual([report['i2t/R1'], report['i2t/R5'], report['i2t/R10']], i2t);
-    assert.deepEqual([report['t2i/R1'], report['t2i/R5'], report['t2i/R10']], t2i);
-    assert.equal(
-      report.rsum,
-      [...i2t, ...t2i].reduce((a, b) => a + b),
-    );
+    assert.deepEqual([report['i2t/R1'], report['i2t/R5'], report['i2t/R10']], [33.3333, 66.6667, 66.6667]);
+    assert.deepEqual([report['t2i/R1'], report['t2i/R5'], report['t2i/R10']], [53.3333, 66.6667, 86.6667]);
+    // The sum of the exact recalls (100/3 + 200/3 + 200/3 + 800/15 + 1000/15 + 1300/15 = 373.33…), rounded once.
+    assert.equal(report.rsum, 373.3333);
+  });
+
+  it('stores the decimal people read: R@K and rsum rounded to four decimals, not float sums', () => {
+    // 50 images, 250 captions: R@K 12, 16, 22 and 12, 14.8, 15.6, whose float sum is 92.39999999999999.
+    const i2t = [...Array(6).fill(0), 1, 2, 5, 6, 7, ...Array(39).fill(30)];
+    const t2i = [...Array(30).fill(0), ...Array(7).fill(3), 8, 9, ...Array(211).fill(40)];
+    const report = reportFromRanks(i2t, t2i);
+    assert.deepEqual([report['t2i/R1'], report['t2i/R5'], report['t2i/R10']], [12, 14.8, 15.6]);
+    assert.equal(String(report.rsum), '92.4');
+    assert.equal(String(recallMetrics([0, 0, 1, 30, 30, 30, 30]).meanr), '18.2857');
+    const folds = averageReports([report, reportFromRanks([0, 20], Array(10).fill(1))]);
+    assert.equal(String(folds.rsum), String(roundTo4((92.4 + 350) / 2)));
   });
 
   it('averages every metric over folds, rsum included', () => {

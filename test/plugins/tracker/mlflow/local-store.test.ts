@@ -92,21 +92,21 @@ describe('mlflow tracker: local FileStore', () => {
     await run.finish('FINISHED');
   });
 
-  it('compare prints the differing param and the retrieval metrics (table and json)', async () => {
+  it('compare prints the differing param and the retrieval metrics, best rsum first (table and json)', async () => {
     const table = await compareOutput([...runIds, '--store', store]);
     const [header, rule, first, second] = table.split('\n');
-    assert.deepEqual(header.split(/\s{2,}/), ['run', 'name', 'params.model.image.args.embedDim', 'i2t/R1', 'rsum']);
+    assert.deepEqual(header.split(/\s{2,}/), ['run', 'name', 'model.image.args.embedDim', 'i2t/R1', 'rsum']);
     assert.match(rule, /^-+ +-+/);
-    assert.deepEqual(first.split(/\s{2,}/), [runIds[0], 'dim1024', '1024', '54', '401.024']);
-    assert.deepEqual(second.split(/\s{2,}/), [runIds[1], 'dim2048', '2048', '54', '402.048']);
+    assert.deepEqual(first.split(/\s{2,}/), [runIds[1], 'dim2048', '2048', '54', '402.048']);
+    assert.deepEqual(second.split(/\s{2,}/), [runIds[0], 'dim1024', '1024', '54', '401.024']);
 
     const json = JSON.parse(await compareOutput(['--experiment', 'local-exp', '--filter', 'metrics.rsum > 401', '--format', 'json', '--store', store]));
     assert.deepEqual(json, {
       params: ['model.image.args.embedDim'],
       metrics: ['i2t/R1', 'rsum'],
       runs: [
-        { runId: runIds[0], runName: 'dim1024', params: { 'model.image.args.embedDim': '1024' }, metrics: { 'i2t/R1': 54, rsum: 401.024 } },
         { runId: runIds[1], runName: 'dim2048', params: { 'model.image.args.embedDim': '2048' }, metrics: { 'i2t/R1': 54, rsum: 402.048 } },
+        { runId: runIds[0], runName: 'dim1024', params: { 'model.image.args.embedDim': '1024' }, metrics: { 'i2t/R1': 54, rsum: 401.024 } },
       ],
     });
     const one = JSON.parse(
@@ -117,7 +117,18 @@ describe('mlflow tracker: local FileStore', () => {
       [runIds[1]],
     );
     const csv = await compareOutput([...runIds, '--store', store, '--format', 'csv', '--metrics', 'train/loss']);
-    assert.equal(csv.split('\n')[0], 'run,name,params.model.image.args.embedDim,train/loss');
+    assert.equal(csv.split('\n')[0], 'run,name,model.image.args.embedDim,train/loss');
+  });
+
+  it('compare --format md ranks the runs as the table does', async () => {
+    const md = await compareOutput(['--experiment', 'local-exp', '--filter', 'metrics.rsum > 401', '--format', 'md', '--store', store]);
+    const rows = md.trim().split('\n').slice(2);
+    assert.deepEqual(
+      rows.map((row) => row.split(' | ')[0].slice(2)),
+      [runIds[1], runIds[0]],
+    );
+    const byR1 = await compareOutput([...runIds, '--store', store, '--format', 'md', '--metric', 'i2t/R1', '--metrics', 'rsum']);
+    assert.match(byR1.split('\n')[0], /^\| run \| name \| model\.image\.args\.embedDim \| i2t\/R1 \| rsum \|$/);
   });
 });
 

@@ -209,9 +209,9 @@ describe('mlflow tracker against a real MLflow server @slow', function () {
     await t.close();
     const table = await compareOutput([...ids, '--tracking-uri', server.uri]);
     const lines = table.trim().split('\n');
-    assert.deepEqual(lines[0].split(/\s{2,}/), ['run', 'name', 'params.loss', 'i2t/R1', 'rsum']);
-    assert.deepEqual(lines[2].split(/\s{2,}/), [ids[0], 'triplet', 'triplet', '70', '500']);
-    assert.deepEqual(lines[3].split(/\s{2,}/), [ids[1], 'infonce', 'infonce', '72', '505']);
+    assert.deepEqual(lines[0].split(/\s{2,}/), ['run', 'name', 'loss', 'i2t/R1', 'rsum']);
+    assert.deepEqual(lines[2].split(/\s{2,}/), [ids[1], 'infonce', 'infonce', '72', '505']);
+    assert.deepEqual(lines[3].split(/\s{2,}/), [ids[0], 'triplet', 'triplet', '70', '500']);
     const json = JSON.parse(
       await compareOutput(['--experiment', 'compare', '--filter', 'metrics.rsum > 501', '--format', 'json', '--tracking-uri', server.uri]),
     );
