@@ -24,7 +24,16 @@ const settingsValidator = createOptionsAjv().compile(RootSettings);
  * Validates the whole recipe against the root layout and every plugin's options schema, collecting all problems
  * (never stopping at the first), each with its key path, `file:line` and plugin name.
  */
-export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry): ValidationResult {
+/** What the recipe is validated for. */
+export interface ValidateOptions {
+  /**
+   * The recipe is a trained run's, loaded to evaluate or encode a split the command names (perhaps of another data
+   * set, `--data`): the training and evaluation splits it names are not read, so they need not exist.
+   */
+  readonly trainedModel?: boolean;
+}
+
+export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry, options: ValidateOptions = {}): ValidationResult {
   const resolved = structuredClone(recipe.data);
   const problems: RecipeProblem[] = [];
   const problem = (path: string, message: string, plugin?: string): void => {
@@ -119,7 +128,7 @@ export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry):
   const rootSlots = rootSlotsFor(settings.stage as Stage | undefined);
   checkSlots(resolved, '', rootSlots, settingKeys);
   // Rules across nodes assume every node is well-formed, so they run only on a recipe that is so far.
-  if (problems.length === 0) for (const p of crossCheckRecipe(resolved, registry, rootSlots)) problem(p.path, p.message, p.plugin);
+  if (problems.length === 0) for (const p of crossCheckRecipe(resolved, registry, rootSlots, options)) problem(p.path, p.message, p.plugin);
   return { problems: sortProblems(problems.filter((p) => numberProblems.has(p) || !badNumbers.has(p.path))), resolved };
 }
 
