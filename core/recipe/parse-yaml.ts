@@ -40,7 +40,7 @@ export function parseRecipeYaml(text: string, file: string): ParsedRecipe {
  */
 export function parseYamlValue(text: string, location: SourceLocation): { value: unknown; secrets: readonly string[] } {
   try {
-    const { data, secrets } = parseYaml(text, location.file);
+    const { data, secrets } = parseYaml(text, location.file, true);
     return { value: data, secrets };
   } catch (error) {
     if (error instanceof RecipeError) throw new RecipeError(error.problems.map((p) => ({ ...p, location })));
@@ -48,7 +48,11 @@ export function parseYamlValue(text: string, location: SourceLocation): { value:
   }
 }
 
-function parseYaml(text: string, file: string): { data: unknown; locations: Map<string, SourceLocation>; secrets: string[] } {
+/**
+ * `wholeSyntaxErrors`: a syntax error is shown whole — the parser's sentence, then the text with its caret under the
+ * fault — for a one-line value typed on the command line, where a line number alone locates nothing.
+ */
+function parseYaml(text: string, file: string, wholeSyntaxErrors = false): { data: unknown; locations: Map<string, SourceLocation>; secrets: string[] } {
   const lineCounter = new LineCounter();
   const tooDeep = flowNestingPast(text, YAML_LIMITS.flowDepth);
   if (tooDeep !== null) {
@@ -57,11 +61,11 @@ function parseYaml(text: string, file: string): { data: unknown; locations: Map<
     ]);
   }
   // Duplicate keys are found below in one pass: the parser's own check (`uniqueKeys`) is quadratic in a map's size.
-  const document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  const document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: wholeSyntaxErrors });
   const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
   const problems: RecipeProblem[] = document.errors.map((error) => ({
     path: '',
-    message: `invalid YAML: ${error.message.split('\n')[0]}`,
+    message: wholeSyntaxErrors ? `value is not valid YAML: ${wholeYamlError(error.message)}` : `invalid YAML: ${error.message.split('\n')[0]}`,
     location: { file, line: lineAt(error.pos[0]) },
   }));
   for (const warning of document.warnings) {
@@ -200,4 +204,13 @@ function firstAliasLine(document: Document, lineAt: (offset: number) => number):
     },
   });
   return line;
+}
+
+/**
+ * A pretty YAML parser error as one problem: its sentence, then the text with the parser's caret under the fault,
+ * indented to sit under the problem line (the parser ends the sentence with ':' and puts them below).
+ */
+function wholeYamlError(message: string): string {
+  const [sentence, ...frame] = message.split('\n').filter((line) => line.trim() !== '');
+  return [sentence.replace(/:$/, ''), ...frame.map((line) => `      ${line}`)].join('\n');
 }
