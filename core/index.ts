@@ -57,3 +57,4 @@ export { describeConformance } from './conformance/mocha';
 
 export { inject, injectable, optional, ContainerModule } from 'inversify';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
+export { shellWord } from './shell-word';

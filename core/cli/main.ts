@@ -6,6 +6,7 @@ import type { PluginManifest } from '../registry/plugin-spec';
 import { builtinManifest } from '../registry/builtin';
 import { allowRecipePlugins } from '../registry/plugin-trust';
 import { runRecipe } from '../run/run';
+import { formatRunSummary } from '../run/summary';
 import { StderrLogger } from '../services/logger';
 import { shnetVersion } from '../version';
 import { registerEncode } from './commands/encode';
@@ -44,13 +45,17 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
       .option('--dry-run', 'validate and print the resolved recipe without building anything')
       .option('--resume <run-dir>', 'continue a run from its last checkpoint (weights, optimizer, RNG, epoch)')
       .option('--force', 'with --resume: continue even if the recipe differs from the one the run started with')
-      .option('--report', 'at the end, write report.html into the run folder and log it to the tracked run (evaluate.report)'),
-  ).action(async (recipe: string, options: { set: string[]; dryRun?: boolean; resume?: string; force?: boolean; report?: boolean }) => {
-    await runRecipe(
+      .option('--report', 'at the end, write report.html into the run folder and log it to the tracked run (evaluate.report)')
+      .option('--json', 'print the end-of-run summary as JSON (stdout), for scripts'),
+  ).action(async (recipe: string, options: { set: string[]; dryRun?: boolean; resume?: string; force?: boolean; report?: boolean; json?: boolean }) => {
+    const outcome = await runRecipe(
       manifests,
       { recipe, overrides: options.set, dryRun: options.dryRun, resume: options.resume, force: options.force, report: options.report },
       loggerFor(program),
     );
+    // Logs and progress go to stderr; the summary is the command's output (silenced by --quiet unless asked as JSON).
+    if (outcome.summary && options.json) process.stdout.write(`${JSON.stringify(outcome.summary, null, 2)}\n`);
+    else if (outcome.summary && !program.opts<GlobalOptions>().quiet) process.stdout.write(formatRunSummary(outcome.summary));
   });
   registerValidate(program, manifests);
   registerPlugins(program, manifests);

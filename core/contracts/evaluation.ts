@@ -14,9 +14,16 @@ export interface EmbeddingSet {
 /** Metric name → value (`i2t/R1`, `t2i/R10`, `rsum`, …), and per-fold reports for fold protocols. */
 export interface EvaluationReport {
   readonly protocol: string;
+  /** How equal scores were ranked, when the evaluator ranks (docs/evaluation.md). */
+  readonly ties?: TiePolicy;
   readonly metrics: Readonly<Record<string, number>>;
   readonly folds?: ReadonlyArray<Readonly<Record<string, number>>>;
+  /** The same metrics for random rankings on one block of the protocol (`rsum` included): the scale to read them on. */
+  readonly chance?: Readonly<Record<string, number>>;
 }
+
+/** Equal scores rank in the query's favour (`optimistic`: strictly greater scores count) or against it. */
+export type TiePolicy = 'optimistic' | 'pessimistic';
 
 /** Per-call evaluation options. */
 export interface EvaluateOptions {
@@ -27,6 +34,10 @@ export interface EvaluateOptions {
    * evaluator: per-epoch validation on the first images of the dev split uses it, as the reference does.
    */
   readonly protocol?: string;
+  /** Overrides the evaluator's tie policy for this call. */
+  readonly ties?: TiePolicy;
+  /** When given, every query's rank is also written there (`.npy` or `.json`; docs/evaluation.md). */
+  readonly saveRanks?: string;
 }
 
 export interface Evaluator {

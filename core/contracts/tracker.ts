@@ -31,6 +31,16 @@ export interface RunSpec {
   resumeRunId?: string;
 }
 
+/** Where a person looks at a run. */
+export interface RunView {
+  /** The experiment's name. */
+  readonly experiment: string;
+  /** A shell command that opens the tracker's UI on the store that holds the run (a local store). */
+  readonly command?: string;
+  /** The run's page on a tracking server, once the run has reached it. */
+  readonly url?: string;
+}
+
 /** A run that is being logged to. All methods may buffer; `flush` and `finish` deliver what was buffered. */
 export interface TrackedRun {
   /** The run's id in the tracker's store (MLflow run id: 32 hex characters). */
@@ -56,6 +66,8 @@ export interface TrackedRun {
   flush(timeoutMs?: number): Promise<void>;
   /** Sets a terminal status and end time, then flushes. */
   finish(status: Exclude<RunStatus, 'RUNNING'>): Promise<void>;
+  /** How to look at the run (printed in the end-of-run summary); trackers without a UI leave it out. */
+  view?(): RunView;
 }
 
 /** A tracker plugin: opens runs. */

@@ -22,7 +22,7 @@ export function crossCheckRecipe(
   resolved: Record<string, unknown>,
   registry: PluginRegistry,
   rootSlots: Readonly<Record<string, SlotSpec>>,
-  options: { readonly trainedModel?: boolean } = {},
+  options: { readonly withoutTraining?: boolean } = {},
 ): Array<CheckProblem & { plugin?: string }> {
   const problems: Array<CheckProblem & { plugin?: string }> = [];
   const settings = resolved as unknown as RecipeSettings;
@@ -49,8 +49,8 @@ export function crossCheckRecipe(
   for (const [slotPath, slot] of Object.entries(rootSlots)) visit(getPath(resolved, slotPath), slotPath, slot.kind);
 
   problems.push(...backendProblems(settings), ...jointWidthProblems(resolved));
-  // A trained model's command names the split it reads, and opening it says when it is missing.
-  if (data && !options.trainedModel) problems.push(...splitProblems(settings, data));
+  // Without training, the command reads the split it names, and opening it says when it is missing.
+  if (data && !options.withoutTraining) problems.push(...splitProblems(settings, data));
   return problems;
 }
 

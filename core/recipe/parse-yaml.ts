@@ -40,19 +40,32 @@ export function parseRecipeYaml(text: string, file: string): ParsedRecipe {
  */
 export function parseYamlValue(text: string, location: SourceLocation): { value: unknown; secrets: readonly string[] } {
   try {
-    const { data, secrets } = parseYaml(text, location.file, true);
+    const { data, secrets } = parseYaml(text, location.file);
     return { value: data, secrets };
   } catch (error) {
-    if (error instanceof RecipeError) throw new RecipeError(error.problems.map((p) => ({ ...p, location })));
-    throw error;
+    if (!(error instanceof RecipeError)) throw error;
+    // A value is one short line: the parser's whole message fits, with the value and a caret under the fault.
+    const syntax = parseDocument(text, { prettyErrors: true }).errors[0];
+    throw new RecipeError(
+      error.problems.map((p, i) => ({
+        ...p,
+        location,
+        ...(i === 0 && syntax ? { message: `value is not valid YAML: ${wholeYamlError(syntax.message)}` } : {}),
+      })),
+    );
   }
 }
 
 /**
- * `wholeSyntaxErrors`: a syntax error is shown whole — the parser's sentence, then the text with its caret under the
- * fault — for a one-line value typed on the command line, where a line number alone locates nothing.
+ * The whole of a YAML parser error: its sentence, then the text with the parser's caret under the fault, indented to
+ * sit under the problem line (the parser ends its first line with ':' and puts them below).
  */
-function parseYaml(text: string, file: string, wholeSyntaxErrors = false): { data: unknown; locations: Map<string, SourceLocation>; secrets: string[] } {
+function wholeYamlError(message: string): string {
+  const [sentence, ...frame] = message.split('\n').filter((line) => line.trim() !== '');
+  return [sentence.replace(/:$/, ''), ...frame.map((line) => `      ${line}`)].join('\n');
+}
+
+function parseYaml(text: string, file: string): { data: unknown; locations: Map<string, SourceLocation>; secrets: string[] } {
   const lineCounter = new LineCounter();
   const tooDeep = flowNestingPast(text, YAML_LIMITS.flowDepth);
   if (tooDeep !== null) {
@@ -61,11 +74,11 @@ function parseYaml(text: string, file: string, wholeSyntaxErrors = false): { dat
     ]);
   }
   // Duplicate keys are found below in one pass: the parser's own check (`uniqueKeys`) is quadratic in a map's size.
-  const document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: wholeSyntaxErrors });
+  const document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
   const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
   const problems: RecipeProblem[] = document.errors.map((error) => ({
     path: '',
-    message: wholeSyntaxErrors ? `value is not valid YAML: ${wholeYamlError(error.message)}` : `invalid YAML: ${error.message.split('\n')[0]}`,
+    message: `invalid YAML: ${error.message.split('\n')[0]}`,
     location: { file, line: lineAt(error.pos[0]) },
   }));
   for (const warning of document.warnings) {
@@ -204,13 +217,4 @@ function firstAliasLine(document: Document, lineAt: (offset: number) => number):
     },
   });
   return line;
-}
-
-/**
- * A pretty YAML parser error as one problem: its sentence, then the text with the parser's caret under the fault,
- * indented to sit under the problem line (the parser ends the sentence with ':' and puts them below).
- */
-function wholeYamlError(message: string): string {
-  const [sentence, ...frame] = message.split('\n').filter((line) => line.trim() !== '');
-  return [sentence.replace(/:$/, ''), ...frame.map((line) => `      ${line}`)].join('\n');
 }

@@ -27,10 +27,11 @@ const settingsValidator = createOptionsAjv().compile(RootSettings);
 /** What the recipe is validated for. */
 export interface ValidateOptions {
   /**
-   * The recipe is a trained run's, loaded to evaluate or encode a split the command names (perhaps of another data
-   * set, `--data`): the training and evaluation splits it names are not read, so they need not exist.
+   * The recipe's model is built without training it: a trained run loaded to evaluate or encode a split the command
+   * names (perhaps of another data set, `--data`), or a model receiving imported weights. Its training batch and the
+   * splits it would train and test on do not apply; a split the command reads is checked when it is opened.
    */
-  readonly trainedModel?: boolean;
+  readonly withoutTraining?: boolean;
 }
 
 export function validateRecipe(recipe: LocatedRecipe, registry: PluginRegistry, options: ValidateOptions = {}): ValidationResult {

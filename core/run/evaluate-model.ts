@@ -146,7 +146,7 @@ export async function evaluateEnsemble(
     const paths: string[] = [];
     for (const [i, target] of targets.entries()) {
       paths.push(join(scratch, `member-${i}.npy`));
-      members.push(await evaluateModel(manifests, target, split, logger, { protocol: options.protocol, saveSimilarity: paths[i] }));
+      members.push(await evaluateModel(manifests, target, split, logger, { protocol: options.protocol, ties: options.ties, saveSimilarity: paths[i] }));
       if (members[i].numImages !== members[0].numImages) {
         throw new UsageError(
           `ensemble members disagree on the split: ${targets[0].target} has ${members[0].numImages} images, ${target.target} ${members[i].numImages}`,

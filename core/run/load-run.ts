@@ -56,7 +56,7 @@ export interface LoadedModel {
  * is loaded; a checkpoint that does not fit the rebuilt model is an error naming the mismatching weights.
  */
 export async function loadModel(manifests: readonly PluginManifest[], source: ModelSource, overrides: readonly string[], logger: Logger): Promise<LoadedModel> {
-  const prepared = prepareRecipe(source.recipe, overrides, manifests, { loadPluginCode: true, trainedModel: true });
+  const prepared = prepareRecipe(source.recipe, overrides, manifests, { loadPluginCode: true, withoutTraining: true });
   const { settings } = prepared;
   const state = readCheckpointState(source.checkpoint);
   const seed = state.seed ?? settings.seed ?? 0;

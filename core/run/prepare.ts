@@ -36,8 +36,8 @@ export interface PrepareOptions {
    * (`shnet-plugin.json`) and no plugin code runs: what validation does.
    */
   readonly loadPluginCode?: boolean;
-  /** The recipe is a trained run's, loaded to evaluate or encode a split (see ValidateOptions.trainedModel). */
-  readonly trainedModel?: boolean;
+  /** The recipe's model is built without training it (evaluate, encode, import): see ValidateOptions.withoutTraining. */
+  readonly withoutTraining?: boolean;
 }
 
 /**
@@ -78,6 +78,6 @@ export function validateLoaded(
   options: PrepareOptions = {},
 ): { problems: RecipeProblem[]; resolved: Record<string, unknown> } {
   const problems = registerRecipePlugins(loaded.plugins, registry, options.loadPluginCode ? 'code' : 'data');
-  const { problems: invalid, resolved } = validateRecipe(loaded, registry, { trainedModel: options.trainedModel });
+  const { problems: invalid, resolved } = validateRecipe(loaded, registry, { withoutTraining: options.withoutTraining });
   return { problems: sortProblems([...problems, ...invalid]), resolved };
 }

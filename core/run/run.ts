@@ -16,6 +16,7 @@ import { checkModel } from './check-model';
 import { prepareRecipe } from './prepare';
 import { writeReport } from './report/write-report';
 import { RunSession } from './session';
+import { summarizeRun, type RunSummary, type SeedSource } from './summary';
 import { asTrialTracker, trialRunDir } from './trial-env';
 
 export interface RunOptions {
@@ -37,6 +38,8 @@ export interface RunOutcome {
   readonly seed?: number;
   /** What training gave (absent for a dry run): a retrieval run's reports, or a segmenter stage's. */
   readonly result?: TrainResult | LoopResult;
+  /** The end-of-run summary of a trained retrieval run (not of a dry run or a segmenter stage). */
+  readonly summary?: RunSummary;
 }
 
 /**
@@ -52,6 +55,7 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
     return { hash: prepared.hash };
   }
   const { settings } = prepared;
+  const seedSource: SeedSource = resume?.state.seed !== undefined ? 'resumed' : settings.seed !== undefined ? 'recipe' : 'drawn';
   const seed = resume?.state.seed ?? settings.seed ?? randomInt(2 ** 32 - 1);
   const name = settings.name ?? basename(options.recipe, extname(options.recipe));
   const trialDir = trialRunDir();
@@ -85,7 +89,17 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
   logger.info(`model check passed: ${check.batch} images and captions -> ${check.dim}-d unit embeddings`);
   const result = await trainAndEvaluate({ ...loop, built: { ...built, tracker: asTrialTracker(built.tracker) } });
   if (options.report ?? settings.evaluate.report) await reportAfterRun(manifests, folder.dir, logger);
-  return { runDir: folder.dir, hash: prepared.hash, seed, result };
+  const summary = summarizeRun({
+    recipe: options.recipe,
+    overrides: options.overrides,
+    runDir: folder.dir,
+    seed,
+    seedSource,
+    backend: loop.backend,
+    resolved: prepared.resolved,
+    result,
+  });
+  return { runDir: folder.dir, hash: prepared.hash, seed, result, summary };
 }
 
 /**

@@ -20,6 +20,8 @@ export interface TrainResult extends Omit<LoopResult, 'validation' | 'test'> {
   readonly validation: readonly EvaluationReport[];
   /** Final evaluation on `evaluate.split` with the best weights (null without an evaluator). */
   readonly test: EvaluationReport | null;
+  /** The split `test` was measured on (null without an evaluator). */
+  readonly testSplit: { readonly name: string; readonly numImages: number } | null;
 }
 
 /**
@@ -28,10 +30,16 @@ export interface TrainResult extends Omit<LoopResult, 'validation' | 'test'> {
  * (`core/train/loop.ts`) with the retrieval stage's batches, step and measurements.
  */
 export async function trainAndEvaluate(options: TrainOptions): Promise<TrainResult> {
+  const tested: { split: TrainResult['testSplit'] } = { split: null };
   const result = await runTrainingLoop({ ...options, tracker: options.built.tracker }, () =>
-    retrievalTask(options.built, options.settings, options.rng, options.resume),
+    retrievalTask(options.built, options.settings, options.rng, options.resume, tested),
   );
-  return { ...result, validation: result.validation as EvaluationReport[], test: (result.test?.report as EvaluationReport | undefined) ?? null };
+  return {
+    ...result,
+    validation: result.validation as EvaluationReport[],
+    test: (result.test?.report as EvaluationReport | undefined) ?? null,
+    testSplit: tested.split,
+  };
 }
 
 /**
@@ -44,6 +52,7 @@ async function retrievalTask(
   settings: Pick<RecipeSettings, 'train' | 'evaluate'>,
   rng: Rng,
   resume: ResumePoint | undefined,
+  tested: { split: TrainResult['testSplit'] },
 ): Promise<TrainingTask<HostBatch>> {
   const { train, evaluate } = settings;
   const trainSplit = await built.dataset.open(train.split);
@@ -66,7 +75,11 @@ async function retrievalTask(
       const inputs = imageInputsFromHost(batch.images);
       try {
         const result = trainStep(ctx, inputs, batch.captions, progress, forward);
-        return { loss: result.loss, learningRate: result.learningRates.get('default') ?? [...result.learningRates.values()][0] };
+        return {
+          loss: result.loss,
+          learningRate: result.learningRates.get('default') ?? [...result.learningRates.values()][0],
+          diagnostics: { grad_norm: result.gradNorm, ...result.embeddings },
+        };
       } finally {
         disposeImageInputs(inputs);
       }
@@ -83,6 +96,7 @@ async function retrievalTask(
       if (!evaluator) return null;
       const split = await built.dataset.open(evaluate.split);
       const report = await evaluator.evaluate(await encodeSplit(split, split.numImages, built, testRng));
+      tested.split = { name: split.name, numImages: split.numImages };
       return measurement(report, `${split.numImages} images, ${report.protocol}`);
     },
     checkpointExtras: () => ({ tokenizer: built.textEncoder.tokenizerState?.() }),

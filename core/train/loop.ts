@@ -1,13 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { NamedParameter } from '../contracts/module';
 import type { BackendInfo, Logger, Rng, RunContext } from '../contracts/services';
-import type { ExperimentTracker, RunStatus, TrackedRun } from '../contracts/tracker';
+import type { ExperimentTracker, RunStatus, RunView, TrackedRun } from '../contracts/tracker';
 import type { Optimizer, TrainingProgress } from '../contracts/training';
 import { RunFailure } from '../errors';
 import type { AtomicWriteHooks } from '../atomic-write';
 import type { RecipeSettings } from '../recipe/root';
 import { RunFolder } from '../run-folder';
 import { loadCheckpoint, saveCheckpoint, type CheckpointState, type EpochHistory } from './checkpoint';
+import { MetricWindow } from './metric-window';
 import { ResumableMetrics } from './resumable-metrics';
 import { ProgressReporter } from './progress';
 import { batchesOf, epochOrder, prefetchBatches } from './sampler';
@@ -30,6 +31,11 @@ export interface StepOutcome {
   readonly loss: number;
   /** The learning rate the step used (of the first parameter group), for the log and `train/lr`. */
   readonly learningRate: number;
+  /**
+   * Statistics of the step worth watching (the gradient norm, the batch's embeddings), logged as `train/<key>`:
+   * their mean over the logging window, and for `grad_norm` its maximum too (`train/grad_norm_max`).
+   */
+  readonly diagnostics?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -97,7 +103,14 @@ export interface LoopResult {
   readonly checkpoints: { readonly best: string; readonly last: string };
   readonly steps: number;
   /** The tracked run (null without a tracker). */
-  readonly tracked: { readonly runId: string; readonly experimentId: string; readonly remoteRunId?: string; readonly location: string } | null;
+  readonly tracked: {
+    readonly runId: string;
+    readonly experimentId: string;
+    readonly remoteRunId?: string;
+    readonly location: string;
+    /** How to look at the run, read once it is finished (and delivered, when it could be). */
+    readonly view?: RunView;
+  } | null;
 }
 
 /**
@@ -116,14 +129,11 @@ export async function runTrainingLoop<Batch>(options: LoopOptions, makeTask: () 
     logger.warn(`${s} received: stopping after the current step`);
   });
   let status: Exclude<RunStatus, 'RUNNING'> = 'FAILED';
+  let result: Omit<LoopResult, 'tracked'>;
   try {
     const task = await makeTask();
-    const result = await train(task, options, tracked, () => signal);
+    result = await train(task, options, tracked, () => signal);
     status = 'FINISHED';
-    return {
-      ...result,
-      tracked: tracked && { runId: tracked.runId, experimentId: tracked.experimentId, remoteRunId: tracked.remoteRunId, location: options.tracker!.location },
-    };
   } catch (error) {
     if (signal !== null) status = 'KILLED';
     throw error;
@@ -131,6 +141,16 @@ export async function runTrainingLoop<Batch>(options: LoopOptions, makeTask: () 
     removeHandlers();
     if (tracked) await tracked.finish(status);
   }
+  return {
+    ...result,
+    tracked: tracked && {
+      runId: tracked.runId,
+      experimentId: tracked.experimentId,
+      remoteRunId: tracked.remoteRunId,
+      location: options.tracker!.location,
+      view: tracked.view?.(),
+    },
+  };
 }
 
 async function train<Batch>(
@@ -189,7 +209,7 @@ async function train<Batch>(
     const forward = rng.fork(`forward-${epoch}`);
     const batches = batchesOf(epochOrder(task.items.count, rng, epoch), settings.batchSize);
     let epochLoss = 0;
-    const window = { loss: 0, steps: 0 };
+    const window = new MetricWindow();
     for await (const batch of prefetchBatches(batches, (indices) => task.load(indices))) {
       if (firstStep) {
         await task.beforeFirstStep?.(batch);
@@ -198,18 +218,22 @@ async function train<Batch>(
       const at = { epoch, step: state.step };
       const outcome = task.step(batch, at, forward);
       epochLoss += outcome.loss;
-      window.loss += outcome.loss;
-      window.steps++;
+      window.add({ loss: outcome.loss, ...outcome.diagnostics });
       options.hooks?.afterStep?.(state.step, outcome.loss);
       progress.tick(epoch, settings.epochs, state.step);
       if ((state.step + 1) % settings.logEvery === 0 || state.step + 1 === totalSteps) {
-        progress.report(epoch, settings.epochs, state.step, window.loss / window.steps, outcome.learningRate);
+        const logged = state.step + 1;
+        progress.report(epoch, settings.epochs, state.step, window.mean('loss'), outcome.learningRate);
         await metrics.log([
-          { key: task.lossKey?.(at) ?? 'train/loss', value: window.loss / window.steps, step: state.step + 1 },
-          { key: 'train/lr', value: outcome.learningRate, step: state.step + 1 },
+          { key: task.lossKey?.(at) ?? 'train/loss', value: window.mean('loss'), step: logged },
+          ...window
+            .keys()
+            .filter((key) => key !== 'loss')
+            .map((key) => ({ key: `train/${key}`, value: window.mean(key), step: logged })),
+          ...(outcome.diagnostics?.grad_norm !== undefined ? [{ key: 'train/grad_norm_max', value: window.max('grad_norm'), step: logged }] : []),
+          { key: 'train/lr', value: outcome.learningRate, step: logged },
         ]);
-        window.loss = 0;
-        window.steps = 0;
+        window.clear();
       }
       state.step++;
       // A step never leaves the microtask queue on its own (data-set promises resolve at once): yield to the

@@ -11,7 +11,7 @@ import { REPO_ROOT } from '../support/python-env';
 
 /** Core's folders (and top-level files) from the bottom up; a module may import its own layer's or lower ones'. */
 const CORE_LAYERS: readonly (readonly string[])[] = [
-  ['errors', 'kinds', 'version', 'tokens', 'contracts', 'run-folder', 'atomic-write'],
+  ['errors', 'kinds', 'version', 'tokens', 'contracts', 'run-folder', 'atomic-write', 'shell-word'],
   ['backend', 'services'],
   ['nn'],
   ['io', 'search'],

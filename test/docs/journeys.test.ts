@@ -159,7 +159,7 @@ describe('documented user journeys @slow', function () {
         assert.equal(run.info.status, 'FINISHED');
         assert.equal(param(run, 'loss.args.margin'), '0.1');
         assert.equal(param(run, 'model.image.highlight.spatial.args.lambda'), '8');
-        assert.equal(param(run, 'loss.args.warmupEpochs'), '1', 'merged onto the base, not replacing it');
+        assert.equal(param(run, 'loss.args.warmupEpochs'), '3', 'merged onto the base, not replacing it');
       }
       assert.equal(tag(runs[0], 'shnet.recipe_hash'), tag(runs[1], 'shnet.recipe_hash'));
       assert.equal(metric(runs[0], 'val/rsum'), metric(runs[1], 'val/rsum'));
@@ -167,6 +167,10 @@ describe('documented user journeys @slow', function () {
     });
 
     it('the documented ways of finding the run show it', () => {
+      // The end-of-run summary names the run and its page on the tracking server.
+      const run = stepWith(results, 'npx shnet run my-recipes/3shnet-margin-lambda.yaml');
+      assert.match(run.stdout, /^MLflow +experiment shapes \(id \d+\), run [0-9a-f]{32}/m);
+      assert.match(run.stdout, /^look at it +http:\/\/127\.0\.0\.1:\d+\/#\/experiments\/\d+\/runs\/[0-9a-f]{32}$/m);
       const compare = stepWith(results, '--filter "params.\\`loss.args.margin\\` = \'0.1\'"');
       assert.match(compare.stdout, /shapes-3shnet-margin-lambda/);
       const rest = stepWith(results, 'curl -s');
@@ -174,7 +178,7 @@ describe('documented user journeys @slow', function () {
       assert.match(rest.stdout, /^model\.image\.highlight\.spatial\.args\.lambda = 8$/m);
       assert.match(rest.stdout, /^UI: http:\/\/127\.0\.0\.1:\d+\/#\/experiments\/\d+$/m);
       const setRun = stepWith(results, '--filter "attributes.run_name = \'shapes-3shnet-margin-lambda\'"');
-      assert.equal(setRun.stdout.match(/shapes-3shnet-margin-lambda/g)?.length, 2, setRun.stdout);
+      assert.equal(setRun.stdout.match(/^[0-9a-f]{32} +shapes-3shnet-margin-lambda\b/gm)?.length, 2, setRun.stdout);
     });
 
     it('`shnet schema --out` wrote the JSON Schema the modeline points to', () => {
@@ -188,7 +192,7 @@ describe('documented user journeys @slow', function () {
       const wrap = stepWith(results, '--split gallery');
       assert.match(wrap.stdout, /^gallery: 100 images, 6 regions of 64 features, 7 classes, images only → my-arrays$/m);
       const evaluated = stepWith(results, '--split captioned');
-      assert.match(evaluated.stdout, /on 'captioned' \(100 images, all\)/);
+      assert.match(evaluated.stdout, /on 'captioned' \(100 images, all, ties optimistic\)/);
       assert.match(evaluated.stdout, /i2t R@1 .* rSum/);
     });
   });

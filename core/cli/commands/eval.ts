@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Command } from 'commander';
-import type { EvaluationReport } from '../../contracts/evaluation';
+import { Option, type Command } from 'commander';
+import type { EvaluationReport, TiePolicy } from '../../contracts/evaluation';
 import type { Logger } from '../../contracts/services';
 import { UsageError } from '../../errors';
 import type { PluginManifest } from '../../registry/plugin-spec';
@@ -15,6 +15,8 @@ interface EvalCliOptions {
   split?: string;
   protocol?: string;
   saveSims?: string;
+  ties?: TiePolicy;
+  ranks?: string;
   recipe?: string;
   data?: string;
   ensemble?: string[];
@@ -37,6 +39,13 @@ export function registerEval(program: Command, manifests: readonly PluginManifes
       .option('--split <name>', "split to evaluate (default: the recipe's evaluate.split)")
       .option('--protocol <name>', "coco-5fold-1k, coco-5k, f30k-1k or all (every image as one block); default: the recipe's")
       .option('--save-sims <file.npy>', 'also write the [N, 5N] float32 similarity matrix (the mean one for an ensemble)')
+      .addOption(
+        new Option('--ties <policy>', "how equal scores rank: against the query (pessimistic) or not (optimistic); default: the evaluator's").choices([
+          'optimistic',
+          'pessimistic',
+        ]),
+      )
+      .option('--ranks <file>', "also write every query's 0-based rank: .npy (int32 [N, 6]: i2t, then t2i of the five captions) or .json")
       .option('--recipe <file>', 'recipe of a checkpoint that is not inside a run folder')
       .option('--data <node>', "another data set for cross-data-set evaluation, as YAML, e.g. '{type: shapes, args: {seed: 7}}' (same as --set data=…)")
       .option('--ensemble <runs...>', 'average the similarity matrices of these runs (hybrid level) and evaluate the mean')
@@ -53,8 +62,9 @@ async function runEval(manifests: readonly PluginManifest[], target: string | un
   const modes = [target !== undefined, options.ensemble !== undefined, options.sims !== undefined].filter(Boolean).length;
   if (modes !== 1) throw new UsageError('shnet eval takes exactly one of: a run folder or checkpoint, --ensemble RUN RUN…, --sims FILE…');
   const overrides = [...options.set, ...(options.data !== undefined ? [`data=${options.data}`] : [])];
-  const evaluateOptions = { protocol: options.protocol, saveSimilarity: options.saveSims };
+  const evaluateOptions = { protocol: options.protocol, saveSimilarity: options.saveSims, ties: options.ties, saveRanks: options.ranks };
   if (options.saveSims) mkdirSync(dirname(options.saveSims), { recursive: true });
+  if (options.ranks && !/\.(npy|json)$/i.test(options.ranks)) throw new UsageError(`--ranks ${options.ranks}: the file name must end in .npy or .json`);
 
   if (options.sims) {
     if (overrides.length > 0 || options.recipe || options.split)
@@ -88,7 +98,7 @@ async function runEval(manifests: readonly PluginManifest[], target: string | un
 }
 
 function memberTitle(m: ModelEvaluation): string {
-  return `${m.runDir ?? m.checkpoint} on '${m.split}' (${m.numImages} images, ${m.report.protocol})`;
+  return `${m.runDir ?? m.checkpoint} on '${m.split}' (${m.numImages} images, ${m.report.protocol}${m.report.ties ? `, ties ${m.report.ties}` : ''})`;
 }
 
 function memberJson(m: ModelEvaluation): Record<string, unknown> {
@@ -96,7 +106,12 @@ function memberJson(m: ModelEvaluation): Record<string, unknown> {
 }
 
 function reportJson(report: EvaluationReport): Record<string, unknown> {
-  return { protocol: report.protocol, metrics: report.metrics, ...(report.folds ? { folds: report.folds } : {}) };
+  return {
+    protocol: report.protocol,
+    ...(report.ties ? { ties: report.ties } : {}),
+    metrics: report.metrics,
+    ...(report.folds ? { folds: report.folds } : {}),
+  };
 }
 
 function writeReport(logger: Logger, path: string, content: Record<string, unknown>): void {

@@ -36,7 +36,7 @@ export interface ImportOutcome {
  * `loadCheckpoint` (and so evaluation and resumption) accepts.
  */
 export async function importCheckpoint(manifests: readonly PluginManifest[], options: ImportOptions, logger: Logger): Promise<ImportOutcome> {
-  const prepared = prepareRecipe(options.recipe, options.overrides, manifests, { loadPluginCode: true });
+  const prepared = prepareRecipe(options.recipe, options.overrides, manifests, { loadPluginCode: true, withoutTraining: true });
   requireCheckpointFile(options.checkpoint);
   // Weights the checkpoint lacks keep the recipe's initial values, reproducible from its seed.
   const runDir = resolve(options.out ? dirname(options.out) : '.');

@@ -2,10 +2,11 @@
  * Running a protocol over a similarity source in bounded memory: blocks of image rows are produced, counted into
  * ranks and dropped, so memory is one block (`chunkRows × 5N` floats) plus the rank arrays, not `N × 5N`.
  */
-import { NpyStreamWriter } from 'shnet';
-import { averageReports, reportFromRanks } from './metrics';
+import { NpyStreamWriter, type TiePolicy } from 'shnet';
+import { averageReports, chanceReport, reportFromRanks } from './metrics';
 import { type Fold, type ProtocolReport, type ProtocolSpec, type RetrievalProtocolName, protocolFolds, protocolName } from './protocols';
 import { RankAccumulator } from './ranks';
+import { checkRanksPath, writeRanksFile } from './ranks-file';
 import { type SimilarityKernel, type SimilaritySource, embeddingSimilarity, ensembleSimilarity, matrixSimilarity } from './sources';
 
 export interface EvaluateOptions {
@@ -20,6 +21,10 @@ export interface EvaluateOptions {
    * Saving needs every entry, so a multi-fold protocol then computes full rows, not only its diagonal fold blocks.
    */
   saveTo?: string;
+  /** How equal scores rank (default optimistic; see `ranks.ts`). */
+  ties?: TiePolicy;
+  /** Also write every query's rank to this `.npy` or `.json` path (`ranks-file.ts`). */
+  saveRanks?: string;
 }
 
 const DEFAULT_CHUNK_ROWS = 512;
@@ -29,17 +34,19 @@ export async function evaluateRetrieval(source: SimilaritySource, options: Evalu
   const chunk = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
   if (!Number.isInteger(chunk) || chunk <= 0) throw new Error(`chunkRows must be a positive integer, got ${chunk}`);
   const folds = protocolFolds(options.protocol, source.images);
-  const ranks = await Promise.all(folds.map(async (fold) => new RankAccumulator(fold.images, await source.groundTruth(...captionsOf(fold)))));
+  const ties = options.ties ?? 'optimistic';
+  if (options.saveRanks !== undefined) checkRanksPath(options.saveRanks);
+  const ranks = await Promise.all(folds.map(async (fold) => new RankAccumulator(fold.images, await source.groundTruth(...captionsOf(fold)), ties)));
   if (options.saveTo === undefined) {
     await scanFolds(source, folds, ranks, chunk);
   } else {
     await scanFullRows(source, folds, ranks, chunk, options.saveTo);
   }
-  const reports = ranks.map((r) => {
-    const { i2t, t2i } = r.finish();
-    return reportFromRanks(i2t, t2i);
-  });
-  return { protocol: protocolName(options.protocol), metrics: averageReports(reports), folds: reports };
+  const finished = ranks.map((r, f) => ({ fold: folds[f], ...r.finish() }));
+  const name = protocolName(options.protocol);
+  if (options.saveRanks !== undefined) writeRanksFile(options.saveRanks, name, ties, finished);
+  const reports = finished.map(({ i2t, t2i }) => reportFromRanks(i2t, t2i));
+  return { protocol: name, ties, metrics: averageReports(reports), folds: reports, chance: chanceReport(folds[0].images) };
 }
 
 /**

@@ -108,3 +108,24 @@ export function averageReports(reports: readonly RetrievalMetrics[]): RetrievalM
   for (const name of RETRIEVAL_METRICS) mean[name] = roundMetric(reports.reduce((s, r) => s + r[name], 0) / reports.length);
   return mean;
 }
+
+/** The recalls and rSum of {@link chanceReport}: what a model that ranks at random scores. */
+export type ChanceMetrics = Record<'i2t/R1' | 'i2t/R5' | 'i2t/R10' | 't2i/R1' | 't2i/R5' | 't2i/R10' | 'rsum', number>;
+
+/**
+ * Expected R@K of random rankings on a block of `images` images and their 5·images captions: for i2t, the chance
+ * that at least one of an image's 5 captions is among the first K of 5N, 1 − C(5N−5, K) / C(5N, K); for t2i, K / N.
+ * The scale a result is read against (rSum is out of 600).
+ */
+export function chanceReport(images: number): ChanceMetrics {
+  if (!Number.isInteger(images) || images <= 0) throw new Error(`number of images must be a positive integer, got ${images}`);
+  const captions = 5 * images;
+  const i2t = (k: number) => {
+    let miss = 1;
+    for (let t = 0; t < Math.min(k, captions); t++) miss *= Math.max(0, captions - 5 - t) / (captions - t);
+    return 100 * (1 - miss);
+  };
+  const t2i = (k: number) => (100 * Math.min(k, images)) / images;
+  const report = { 'i2t/R1': i2t(1), 'i2t/R5': i2t(5), 'i2t/R10': i2t(10), 't2i/R1': t2i(1), 't2i/R5': t2i(5), 't2i/R10': t2i(10) };
+  return { ...report, rsum: Object.values(report).reduce((a, b) => a + b, 0) };
+}

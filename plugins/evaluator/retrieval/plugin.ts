@@ -8,6 +8,7 @@ import {
   injectable,
   PLUGIN_ARGS,
   type Static,
+  type TiePolicy,
   Type,
   UsageError,
   type NodeCheck,
@@ -16,6 +17,7 @@ import {
 
 import { evaluateRetrieval } from './evaluate';
 import { RETRIEVAL_PROTOCOLS, type ProtocolSpec, protocolFolds, type RetrievalProtocolName } from './protocols';
+import { TIE_POLICIES } from './ranks';
 import { type SimilaritySource, embeddingSimilarity, ensembleSimilarity } from './sources';
 
 export const retrievalOptions = Type.Object(
@@ -29,6 +31,13 @@ export const retrievalOptions = Type.Object(
       description: "further protocols reported beside the main one, their metrics prefixed by the protocol ('coco-5k/i2t/R1')",
     }),
     chunkRows: Type.Integer({ minimum: 1, default: 512, description: 'image rows of the similarity matrix held at once' }),
+    ties: Type.Union(
+      TIE_POLICIES.map((policy) => Type.Literal(policy)),
+      {
+        default: 'optimistic',
+        description: "equal scores: 'optimistic' counts only strictly greater scores against a query, 'pessimistic' counts ties too",
+      },
+    ),
   },
   { additionalProperties: false },
 );
@@ -72,14 +81,16 @@ export class RetrievalEvaluator implements Evaluator {
 
   private async report(source: SimilaritySource, options: EvaluateOptions): Promise<EvaluationReport> {
     const main = options.protocol ?? this.args.protocol;
-    const report = await this.run(source, main, options.saveSimilarity);
+    const ties = options.ties ?? this.args.ties;
+    if (!TIE_POLICIES.includes(ties)) throw new UsageError(`unknown tie policy '${String(ties)}' (known: ${TIE_POLICIES.join(', ')})`);
+    const report = await this.run(source, main, ties, { saveTo: options.saveSimilarity, saveRanks: options.saveRanks });
     const metrics: Record<string, number> = { ...report.metrics };
     // Extra protocols only with the configured main one: a validation call ('all') wants just its block.
     for (const extra of options.protocol === undefined ? this.args.alsoReport : []) {
-      const other = await this.run(source, extra);
+      const other = await this.run(source, extra, ties);
       for (const [key, value] of Object.entries(other.metrics)) metrics[`${extra}/${key}`] = value;
     }
-    return { protocol: main, metrics, folds: report.folds.length > 1 ? report.folds : undefined };
+    return { protocol: main, ties, metrics, folds: report.folds.length > 1 ? report.folds : undefined, chance: report.chance };
   }
 
   private protocolOf(name: string): RetrievalProtocolName | ProtocolSpec {
@@ -89,8 +100,8 @@ export class RetrievalEvaluator implements Evaluator {
     return name === 'all' ? { folds: 1 } : (name as RetrievalProtocolName);
   }
 
-  private run(source: SimilaritySource, name: string, saveTo?: string) {
-    return evaluateRetrieval(source, { protocol: this.protocolOf(name), chunkRows: this.args.chunkRows, saveTo });
+  private run(source: SimilaritySource, name: string, ties: TiePolicy, save: { saveTo?: string; saveRanks?: string } = {}) {
+    return evaluateRetrieval(source, { protocol: this.protocolOf(name), chunkRows: this.args.chunkRows, ties, ...save });
   }
 }
 

@@ -2,8 +2,8 @@
  * The evaluation protocols of docs/evaluation.md: which images form each fold. Every fold is evaluated on its own
  * `[n, 5n]` block of the similarity matrix (its images and their captions), and each metric is averaged over folds.
  */
-import { UsageError } from 'shnet';
-import type { RetrievalMetrics } from './metrics';
+import { type TiePolicy, UsageError } from 'shnet';
+import type { ChanceMetrics, RetrievalMetrics } from './metrics';
 
 /** A protocol: the number of equal folds, and the image count it is defined for (any, when absent). */
 export interface ProtocolSpec {
@@ -31,8 +31,12 @@ export interface Fold {
 /** Result of a protocol: per-metric means over folds, and each fold's own report (one fold: the same numbers). */
 export interface ProtocolReport {
   protocol: string;
+  /** The tie policy the ranks were counted with. */
+  ties: TiePolicy;
   metrics: RetrievalMetrics;
   folds: RetrievalMetrics[];
+  /** The recalls and rSum random rankings would get on one block (fold) of this protocol. */
+  chance: ChanceMetrics;
 }
 
 /**

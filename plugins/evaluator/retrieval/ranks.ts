@@ -5,13 +5,19 @@
  * - i2t: for image i, the best (lowest) 0-based position of its captions 5i .. 5i+4 in row i sorted descending.
  * - t2i: for caption j, the 0-based position of image floor(j/5) in column j sorted descending.
  *
- * Ties. The reference takes positions from `np.argsort(row)[::-1]`. numpy's default argsort is an unstable
- * introsort (and SIMD-sorted on some CPUs), so the order of equal scores is an implementation detail there. Here a
- * rank is the number of scores *strictly greater* than the ground truth's: ties resolve in the query's favour
- * (optimistic). Without ties this is exactly the reference's rank, in O(5N) per query instead of a sort. For i2t
- * the best of five is the count above the largest of the five scores. NaN anywhere is an error: numpy would sort
- * it first after the reversal, so no finite answer would match.
+ * Ties (docs/evaluation.md). The reference takes positions from `np.argsort(row)[::-1]`. numpy's default argsort
+ * is an unstable introsort (and SIMD-sorted on some CPUs), so the order of equal scores is an implementation detail
+ * there. Here the policy is stated: a rank is the number of other items scoring *strictly greater* than the ground
+ * truth (`optimistic`, ties resolve in the query's favour, the default) or *greater or equal* (`pessimistic`,
+ * every tie counts against the query). Without ties both are exactly the reference's rank, in O(5N) per query
+ * instead of a sort. For i2t the best of five is the count above the largest of the five scores; the other four
+ * are never counted against it. NaN anywhere is an error: numpy would sort it first after the reversal, so no
+ * finite answer would match.
  */
+import type { TiePolicy } from 'shnet';
+
+/** The tie policies, in the order the options schema lists them. */
+export const TIE_POLICIES: readonly TiePolicy[] = ['optimistic', 'pessimistic'];
 
 /**
  * Scores known only to within a bound of their exact values, and a way to get the exact values (a similarity block
@@ -48,6 +54,9 @@ export interface BlockLayout {
 export class RankAccumulator {
   private readonly i2t: Int32Array;
   private readonly t2i: Int32Array;
+  /** Other items scoring exactly the ground truth's score, counted for the pessimistic policy. */
+  private readonly i2tTies: Int32Array;
+  private readonly t2iTies: Int32Array;
   private readonly seen: Uint8Array;
   /** Per column, the score below which an entry of the current block is certainly below the column's threshold. */
   private readonly below: Float64Array;
@@ -56,10 +65,12 @@ export class RankAccumulator {
   /**
    * @param images N, the number of image rows
    * @param groundTruth `[5N]`: `sims[floor(j/5), j]` for every caption j (see `groundTruthScores`)
+   * @param ties how {@link finish} ranks equal scores
    */
   constructor(
     readonly images: number,
     private readonly groundTruth: Float32Array,
+    readonly ties: TiePolicy = 'optimistic',
   ) {
     if (!Number.isInteger(images) || images <= 0) throw new Error(`number of images must be a positive integer, got ${images}`);
     if (groundTruth.length !== 5 * images) {
@@ -69,6 +80,8 @@ export class RankAccumulator {
     if (nan >= 0) throw new Error(`similarity of caption ${nan} with its image is NaN`);
     this.i2t = new Int32Array(images);
     this.t2i = new Int32Array(5 * images);
+    this.i2tTies = new Int32Array(images);
+    this.t2iTies = new Int32Array(5 * images);
     this.seen = new Uint8Array(images);
     this.below = new Float64Array(5 * images);
   }
@@ -97,7 +110,7 @@ export class RankAccumulator {
     // One pass per row. Most scores lie below both thresholds (the column's ground truth, the row's best own score)
     // by more than the bound, which two comparisons settle; the rest are counted with the exact value if they
     // lie within the bound of a threshold. Without a bound the margins are 0 and nothing is recomputed.
-    const { i2t, t2i, groundTruth, below } = this;
+    const { i2t, t2i, i2tTies, t2iTies, groundTruth, below } = this;
     let rowMargin = 0;
     let columnMargin = 0;
     if (bound !== undefined) {
@@ -116,6 +129,7 @@ export class RankAccumulator {
       const rowScale = bound === undefined ? 0 : bound.rowScale[r];
       const bestBelow = best - rowScale * columnMargin;
       let above = 0;
+      let tied = 0;
       let nan = false;
       for (let j = nextCandidate(block, base, below, bestBelow, 0, columns); j < columns; j = nextCandidate(block, base, below, bestBelow, j + 1, columns)) {
         let s = block[base + j];
@@ -131,22 +145,32 @@ export class RankAccumulator {
           }
         }
         if (s > best) above++;
+        else if (s === best) tied++;
         if (s > groundTruth[j]) t2i[j]++;
+        else if (s === groundTruth[j]) t2iTies[j]++;
         if (s !== s) nan = true;
       }
       if (nan) throw new Error(`similarity row of image ${image} contains NaN`);
+      // The own five were counted as ties of themselves (every own score is a candidate: it is its column's
+      // ground truth); they are positives, never against the query.
+      for (let k = 0; k < 5; k++) {
+        if (block[own + k] === best) tied--;
+        if (block[own + k] === groundTruth[5 * image + k]) t2iTies[5 * image + k]--;
+      }
       i2t[image] = above;
+      i2tTies[image] = tied;
       this.seen[image] = 1;
     }
     this.rowsSeen += count;
   }
 
-  /** The ranks, once every row was added: i2t `[N]` and t2i `[5N]`, 0-based. */
+  /** The ranks under the accumulator's tie policy, once every row was added: i2t `[N]` and t2i `[5N]`, 0-based. */
   finish(): { i2t: Int32Array; t2i: Int32Array } {
     if (this.rowsSeen !== this.images) {
       throw new Error(`${this.images - this.rowsSeen} of ${this.images} image rows were never added (first: ${this.seen.indexOf(0)})`);
     }
-    return { i2t: this.i2t, t2i: this.t2i };
+    if (this.ties === 'optimistic') return { i2t: this.i2t, t2i: this.t2i };
+    return { i2t: this.i2t.map((r, q) => r + this.i2tTies[q]), t2i: this.t2i.map((r, q) => r + this.t2iTies[q]) };
   }
 }
 
@@ -171,20 +195,20 @@ export function groundTruthOf(sims: Float32Array, images: number): Float32Array 
 }
 
 /** Both rank lists of an in-memory `[N, 5N]` similarity matrix. */
-export function retrievalRanks(sims: Float32Array, images: number): { i2t: Int32Array; t2i: Int32Array } {
-  const ranks = new RankAccumulator(images, groundTruthOf(sims, images));
+export function retrievalRanks(sims: Float32Array, images: number, ties: TiePolicy = 'optimistic'): { i2t: Int32Array; t2i: Int32Array } {
+  const ranks = new RankAccumulator(images, groundTruthOf(sims, images), ties);
   ranks.addRows(0, images, sims);
   return ranks.finish();
 }
 
-/** i2t ranks of `sims` `[N, 5N]`: `[N]`, 0-based, ties in the query's favour. */
-export function i2tRanks(sims: Float32Array, images: number): Int32Array {
-  return retrievalRanks(sims, images).i2t;
+/** i2t ranks of `sims` `[N, 5N]`: `[N]`, 0-based, ties in the query's favour unless `ties` says otherwise. */
+export function i2tRanks(sims: Float32Array, images: number, ties: TiePolicy = 'optimistic'): Int32Array {
+  return retrievalRanks(sims, images, ties).i2t;
 }
 
-/** t2i ranks of `sims` `[N, 5N]`: `[5N]`, 0-based, ties in the query's favour. */
-export function t2iRanks(sims: Float32Array, images: number): Int32Array {
-  return retrievalRanks(sims, images).t2i;
+/** t2i ranks of `sims` `[N, 5N]`: `[5N]`, 0-based, ties in the query's favour unless `ties` says otherwise. */
+export function t2iRanks(sims: Float32Array, images: number, ties: TiePolicy = 'optimistic'): Int32Array {
+  return retrievalRanks(sims, images, ties).t2i;
 }
 
 /** N from the length of an `[N, 5N]` matrix (5N² entries), when the caller did not say. */

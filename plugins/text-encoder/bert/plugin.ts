@@ -37,7 +37,12 @@ export const bertTextEncoderOptions = Type.Object(
     }),
     pretrained: Type.Boolean({ default: true, description: 'Load model.safetensors; false builds from config.json with BERT init N(0, initializer_range).' }),
     embedDim: Type.Integer({ minimum: 1, default: 1024, description: 'Joint embedding width D (Linear hidden→D on every token).' }),
-    maxLength: Type.Integer({ minimum: 2, default: 32, description: 'Tokens per caption, [CLS] and [SEP] included; longer captions are cut.' }),
+    maxLength: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        description: "Tokens per caption, [CLS] and [SEP] included; longer captions are cut. Default: the model's max_position_embeddings (512 for BERT-base).",
+      }),
+    ),
     augment: Type.Boolean({ default: true, description: 'Caption augmentation (mask / random token / delete per word) in training.' }),
     augmentProbability: Type.Number({ minimum: 0, maximum: 1, default: 0.2, description: 'Chance that a word is augmented.' }),
     freeze: Type.Boolean({ default: false, description: 'Keep BERT fixed (no gradients); only the projection and GPO train.' }),
@@ -69,6 +74,8 @@ export class BertTextEncoder extends Block implements TextEncoder {
   readonly tokenizer: WordPieceTokenizer;
   /** What loading the checkpoint did (null when built with `pretrained: false`). */
   readonly loadReport: BertLoadReport | null = null;
+  /** Tokens per caption, `[CLS]`/`[SEP]` included: `maxLength`, or every position the model has. */
+  readonly maxLength: number;
   private readonly bert: BertModel;
   private readonly linear: Linear;
 
@@ -86,8 +93,11 @@ export class BertTextEncoder extends Block implements TextEncoder {
       hiddenDropoutProb: args.hiddenDropout ?? fileConfig.hiddenDropoutProb,
       attentionProbsDropoutProb: args.attentionDropout ?? fileConfig.attentionProbsDropoutProb,
     };
-    if (args.maxLength > this.config.maxPositionEmbeddings) {
-      throw new UsageError(`${path}: maxLength ${args.maxLength} exceeds max_position_embeddings ${this.config.maxPositionEmbeddings} of ${dir}`);
+    // The reference pads each batch to its longest caption and never cuts one; the model's position table is the
+    // only limit there is, so that is the default (docs/model.md).
+    this.maxLength = args.maxLength ?? this.config.maxPositionEmbeddings;
+    if (this.maxLength > this.config.maxPositionEmbeddings) {
+      throw new UsageError(`${path}: maxLength ${this.maxLength} exceeds max_position_embeddings ${this.config.maxPositionEmbeddings} of ${dir}`);
     }
     this.tokenizer = WordPieceTokenizer.fromVocabFile(join(dir, 'vocab.txt'), readWordPieceOptions(join(dir, 'tokenizer_config.json')));
     if (this.tokenizer.size > this.config.vocabSize) {
@@ -119,7 +129,7 @@ export class BertTextEncoder extends Block implements TextEncoder {
   /** Token ids of a batch, augmented when `mode.training` and `augment` are set. */
   tokenize(captions: readonly string[], mode: ForwardMode): TokenBatch {
     const augment = mode.training && this.args.augment ? { rng: mode.rng, probability: this.args.augmentProbability } : undefined;
-    return tokenBatch(this.tokenizer, captions, this.args.maxLength, augment);
+    return tokenBatch(this.tokenizer, captions, this.maxLength, augment);
   }
 
   /**

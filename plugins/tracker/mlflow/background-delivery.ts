@@ -48,6 +48,17 @@ export class BackgroundDelivery {
     return loadCursor(run, this.client.baseUrl).remoteRunId;
   }
 
+  /** The server's address, without credentials. */
+  get serverUrl(): string {
+    return this.client.baseUrl;
+  }
+
+  /** The server's run and experiment ids of a local run, once created there. */
+  remoteIds(run: StoredRun): { runId: string; experimentId: string } | undefined {
+    const cursor = loadCursor(run, this.client.baseUrl);
+    return cursor.remoteRunId && cursor.remoteExperimentId ? { runId: cursor.remoteRunId, experimentId: cursor.remoteExperimentId } : undefined;
+  }
+
   /** Marks a run as having new data for the next background pass. */
   touch(runId: string): void {
     const watched = this.runs.get(runId);

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { type MetricPoint, type RunStatus, type TrackedRun, UsageError } from 'shnet';
+import { isAbsolute, join, relative } from 'node:path';
+import { type MetricPoint, type RunStatus, type RunView, shellWord, type TrackedRun, UsageError } from 'shnet';
 
 import type { BackgroundDelivery } from './background-delivery';
 import type { FileStore, StoredRun } from './file-store';
@@ -46,6 +46,20 @@ export class LocalFirstRun implements TrackedRun {
   /** The run's id on the server once it has been created there (undefined when local only, or not yet delivered). */
   get remoteRunId(): string | undefined {
     return this.services.delivery?.remoteRunId(this.stored);
+  }
+
+  /**
+   * The local store opened in the real `mlflow ui` (MLflow 3.13+ opens a FileStore only when allowed to; see
+   * docs/mlflow.md), and the run's page on the server once delivered there.
+   */
+  view(): RunView {
+    const { store, delivery } = this.services;
+    const experiment = store.listExperiments().find((e) => e.experimentId === this.stored.experimentId)?.name ?? this.stored.experimentId;
+    const fromHere = relative(process.cwd(), store.root);
+    const root = fromHere === '' ? '.' : fromHere.startsWith('..') || isAbsolute(fromHere) ? store.root : `./${fromHere}`;
+    const command = `MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ${shellWord(root)}`;
+    const remote = delivery?.remoteIds(this.stored);
+    return { experiment, command, ...(remote && delivery ? { url: `${delivery.serverUrl}/#/experiments/${remote.experimentId}/runs/${remote.runId}` } : {}) };
   }
 
   /** The local run folder (`mlruns/<experiment>/<run>`). */

@@ -161,6 +161,36 @@ describe('shnet eval and shnet encode @slow', function () {
     assert.deepEqual(report.overrides, [`data=${other}`]);
   });
 
+  it('writes per-query ranks (--ranks) under either tie policy (--ties), consistent with the metrics', () => {
+    const files = { optimistic: join(dir, 'ranks-optimistic.json'), pessimistic: join(dir, 'ranks-pessimistic.npy') };
+    for (const ties of ['optimistic', 'pessimistic'] as const) {
+      const out = join(dir, `eval-${ties}.json`);
+      const result = shnet(['eval', runDir, '--ties', ties, '--ranks', files[ties], '--out', out], { cwd: dir });
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`ties ${ties}`));
+      assert.equal(readJson<{ ties: string }>(out).ties, ties);
+    }
+    const optimistic = readJson<{ ties: string; i2t: number[]; t2i: number[] }>(files.optimistic);
+    assert.equal(optimistic.ties, 'optimistic');
+    assert.equal(optimistic.i2t.length, 10);
+    assert.equal(optimistic.t2i.length, 50);
+    // R@1 of the run's logged report, recomputed from the ranks file (the default policy is optimistic).
+    const r1 = (ranks: number[]) => (100 * ranks.filter((r) => r < 1).length) / ranks.length;
+    assert.equal(r1(optimistic.i2t), logged.test.metrics['i2t/R1']);
+    assert.equal(r1(optimistic.t2i), logged.test.metrics['t2i/R1']);
+    const pessimistic = JSON.parse(
+      runPython('import json, sys, numpy as np\nprint(json.dumps(np.load(sys.argv[1]).tolist()))', [files.pessimistic]),
+    ) as number[][];
+    pessimistic.forEach((row, i) => {
+      assert.ok(row[0] >= optimistic.i2t[i]);
+      row.slice(1).forEach((r, k) => assert.ok(r >= optimistic.t2i[5 * i + k]));
+    });
+    const bad = shnet(['eval', runDir, '--ties', 'random'], { cwd: dir });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /optimistic, pessimistic/);
+    assert.equal(shnet(['eval', runDir, '--ranks', join(dir, 'ranks.txt')], { cwd: dir }).status, 2);
+  });
+
   it('refuses ambiguous requests (exit 2) and a protocol the split cannot be cut into', () => {
     assert.equal(shnet(['eval'], { cwd: dir }).status, 2);
     assert.equal(shnet(['eval', runDir, '--sims', 'x.npy'], { cwd: dir }).status, 2);

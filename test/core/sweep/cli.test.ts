@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { prepareRecipe } from '../../../core/run/prepare';
 import { planSweep } from '../../../core/sweep/plan';
 import { manifest } from '../../../plugins/manifest';
 import { hasStackTrace, shnet } from '../../support/cli';
@@ -66,7 +67,7 @@ describe('docs/sweeps.md examples', () => {
     ]);
   });
 
-  it('the ablation example is recipes/shapes/sweep-ablation.yaml, and plans 5 steps × 3 seeds', () => {
+  it("the ablation example is recipes/shapes/sweep-ablation.yaml: the ladder's middle rungs × 3 seeds", () => {
     const shipped = readFileSync(join(REPO_ROOT, 'recipes', 'shapes', 'sweep-ablation.yaml'), 'utf8');
     assert.equal(
       sweepBlocks[1].trim(),
@@ -76,9 +77,28 @@ describe('docs/sweeps.md examples', () => {
         .trim(),
     );
     const plan = planSweep(join(REPO_ROOT, 'recipes', 'shapes', 'sweep-ablation.yaml'), [], [manifest]);
-    assert.equal(plan.trials.length, 15);
+    assert.equal(plan.trials.length, 9);
     const image = (t: (typeof plan.trials)[number]) => (t.prepared.resolved.model as { image: Record<string, Record<string, unknown>> }).image;
-    assert.equal(image(plan.trials[0]).segmenter, null, 'step 1 is the baseline');
-    assert.equal(image(plan.trials[14]).args.segmentGridTokens, true, 'step 5 is full 3SHNet');
+    // The middle rungs: VSeM alone, both highlights, and the category token; the ends are sweep-results.yaml's.
+    assert.deepEqual(image(plan.trials[0]).highlight.spatial, null, 'rung 2 has VSeM without VSpM');
+    assert.equal(image(plan.trials[3]).args.categoryToken, false, 'rung 3 has both highlights, no extra token');
+    assert.notEqual(image(plan.trials[3]).highlight.spatial, null);
+    assert.equal(image(plan.trials[6]).args.categoryToken, true, 'rung 4 adds the category token');
+    assert.equal(image(plan.trials[6]).args.segmentGridTokens, false);
+  });
+
+  it('recipes/shapes/sweep-results.yaml runs baseline.yaml and 3shnet.yaml exactly (all but their names), five seeds each', () => {
+    const plan = planSweep(join(REPO_ROOT, 'recipes', 'shapes', 'sweep-results.yaml'), [], [manifest]);
+    assert.equal(plan.trials.length, 10);
+    const withoutNames = (resolved: Record<string, unknown>) => {
+      const { name: _name, description: _description, ...rest } = resolved;
+      return rest;
+    };
+    const asRun = (recipe: string, seed: number) =>
+      withoutNames(prepareRecipe(join(REPO_ROOT, 'recipes', 'shapes', recipe), [`seed=${seed}`], [manifest]).resolved);
+    for (const seed of [0, 1, 2, 3, 4]) {
+      assert.deepEqual(withoutNames(plan.trials[seed].prepared.resolved), asRun('baseline.yaml', seed), `baseline, seed ${seed}`);
+      assert.deepEqual(withoutNames(plan.trials[5 + seed].prepared.resolved), asRun('3shnet.yaml', seed), `3SHNet, seed ${seed}`);
+    }
   });
 });

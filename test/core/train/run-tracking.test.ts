@@ -28,7 +28,8 @@ function readRun(store: string, experiment: string): TrackedRunRecord {
       '[r] = c.search_runs([e.experiment_id])',
       'rid = r.info.run_id',
       'arts = [a.path for a in c.list_artifacts(rid)] + [a.path for a in c.list_artifacts(rid, "checkpoints")]',
-      'hist = {k: [m.step for m in c.get_metric_history(rid, k)] for k in ("train/loss", "train/loss_all_negatives", "train/loss_hardest_negative", "train/lr", "val/rsum", "rsum", "test/rsum")}',
+      'keys = ("train/loss", "train/loss_all_negatives", "train/loss_hardest_negative", "train/lr", "train/grad_norm", "train/grad_norm_max", "train/image_cosine", "train/batch_r1", "val/rsum", "rsum", "test/rsum")',
+      'hist = {k: [m.step for m in c.get_metric_history(rid, k)] for k in keys}',
       'print(json.dumps({"status": r.info.status, "name": r.info.run_name, "tags": r.data.tags, "params": r.data.params,',
       '                  "metrics": r.data.metrics, "history": hist, "artifacts": arts}))',
     ].join('\n'),
@@ -70,6 +71,13 @@ describe('shnet run: training, evaluation and tracking end to end @slow', functi
     assert.deepEqual(run.history['train/loss_hardest_negative'], [30, 35, 40, 45, 50]);
     assert.deepEqual(run.history['train/loss'], []);
     assert.deepEqual(run.history['train/lr'], [5, 10, 15, 20, 25, 30, 35, 40, 45, 50]);
+    // The step diagnostics at the same points (docs/mlflow.md): gradient norm before clipping, embedding spread.
+    for (const key of ['train/grad_norm', 'train/grad_norm_max', 'train/image_cosine', 'train/batch_r1'])
+      assert.deepEqual(run.history[key], run.history['train/lr'], key);
+    assert.ok(run.metrics['train/grad_norm_max'] >= run.metrics['train/grad_norm'] && run.metrics['train/grad_norm'] > 0);
+    assert.ok(Math.abs(run.metrics['train/image_cosine']) <= 1 && Math.abs(run.metrics['train/caption_cosine']) <= 1);
+    assert.ok(run.metrics['train/batch_r1'] >= 0 && run.metrics['train/batch_r1'] <= 1);
+    assert.ok(run.metrics['train/image_rank'] >= 1 && run.metrics['train/image_rank'] <= 8, 'at most the batch of 8');
     // Validation metrics carry the val/ prefix, final ones test/.
     assert.deepEqual(run.history['val/rsum'], [1, 2]);
     assert.deepEqual(run.history.rsum, []);

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNpy } from '../../../../core/io/npy/npy';
@@ -181,6 +181,76 @@ describe('plugins/evaluator/retrieval/evaluate', function () {
       assertClose(asArray(whole.metrics), expectedWhole.folds[0].metrics, 'one block');
       folded.folds.forEach((fold, f) => assertClose(asArray(fold), expectedFolds.folds[f].metrics, `fold ${f}`));
       assertClose(asArray(folded.metrics), expectedFolds.mean, '5-fold mean');
+    });
+
+    /** A ranks `.npy` as numpy reads it: its dtype, shape and rows. */
+    const loadRanks = (path: string) =>
+      JSON.parse(
+        runPython(
+          'import json, sys, numpy as np\na = np.load(sys.argv[1])\nprint(json.dumps({"dtype": str(a.dtype), "shape": list(a.shape), "rows": a.tolist()}))',
+          [path],
+        ),
+      ) as { dtype: string; shape: number[]; rows: number[][] };
+
+    it('writes per-query ranks (.npy [N, 6], .json) that the reference code reproduces, within each fold', async () => {
+      const [n, dim] = [40, 10];
+      const { images, captions } = correlatedEmbeddings(n, dim, 1.2, 21);
+      const sims = join(dir, 'ranked.npy');
+      await evaluateEmbeddings(images, captions, dim, { protocol: 'coco-5k', saveTo: sims, saveRanks: join(dir, 'ranks.npy') });
+      await evaluateSimilarityFiles([sims], { protocol: { folds: 5 }, saveRanks: join(dir, 'ranks-5fold.json') });
+      const expected = reference([sims], 1).folds[0];
+      const file = loadRanks(join(dir, 'ranks.npy'));
+      assert.deepEqual([file.dtype, file.shape], ['int32', [n, 6]]);
+      assert.deepEqual(
+        file.rows.map((row) => row[0]),
+        expected.i2t,
+      );
+      assert.deepEqual(
+        file.rows.flatMap((row) => row.slice(1)),
+        expected.t2i,
+      );
+      const folded = JSON.parse(readFileSync(join(dir, 'ranks-5fold.json'), 'utf8')) as {
+        protocol: string;
+        ties: string;
+        folds: number[][];
+        i2t: number[];
+        t2i: number[];
+      };
+      const expectedFolds = reference([sims], 5).folds;
+      assert.deepEqual([folded.protocol, folded.ties, folded.folds], ['5-fold', 'optimistic', [0, 8, 16, 24, 32].map((first) => [first, 8])]);
+      assert.deepEqual(
+        folded.i2t,
+        expectedFolds.flatMap((f) => f.i2t),
+      );
+      assert.deepEqual(
+        folded.t2i,
+        expectedFolds.flatMap((f) => f.t2i),
+      );
+      await assert.rejects(evaluateSimilarityFiles([sims], { protocol: { folds: 1 }, saveRanks: join(dir, 'ranks.csv') }), /must end in \.npy or \.json/);
+    });
+
+    it("brackets the reference's argsort ranks on tied scores: optimistic ≤ numpy ≤ pessimistic", async () => {
+      const n = 30;
+      const { images, captions } = correlatedEmbeddings(n, 6, 1.5, 41);
+      // Scores rounded to a grid of 0.25: most rows and columns hold ties, which argsort orders its own way.
+      const tied = fullMatrix(images, captions, 6).map((v) => Math.round(4 * v) / 4);
+      const path = join(dir, 'tied.npy');
+      writeNpy(path, tied, [n, 5 * n]);
+      for (const ties of ['optimistic', 'pessimistic'] as const) {
+        const report = await evaluateSimilarityFiles([path], { protocol: { folds: 1 }, ties, saveRanks: join(dir, `tied-${ties}.npy`) });
+        assert.equal(report.ties, ties);
+      }
+      const expected = reference([path], 1).folds[0];
+      const [optimistic, pessimistic] = ['optimistic', 'pessimistic'].map((ties) => loadRanks(join(dir, `tied-${ties}.npy`)).rows);
+      const numpyRanks = expected.i2t.map((r, i) => [r, ...expected.t2i.slice(5 * i, 5 * i + 5)]);
+      let differ = 0;
+      numpyRanks.forEach((row, i) =>
+        row.forEach((r, c) => {
+          assert.ok(optimistic[i][c] <= r && r <= pessimistic[i][c], `image ${i} column ${c}: ${optimistic[i][c]} ≤ ${r} ≤ ${pessimistic[i][c]}`);
+          if (optimistic[i][c] < pessimistic[i][c]) differ++;
+        }),
+      );
+      assert.ok(differ > n, `${differ} queries with ties`);
     });
 
     it('matches numpy on an averaged ensemble of two saved matrices', async () => {

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { RETRIEVAL_METRICS, averageReports, recallMetrics, reportFromRanks } from '../../../../plugins/evaluator/retrieval';
+import { RETRIEVAL_METRICS, averageReports, chanceReport, recallMetrics, reportFromRanks, retrievalRanks } from '../../../../plugins/evaluator/retrieval';
+import { seededRandom } from './fixtures';
 
 const roundTo4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
@@ -53,5 +54,36 @@ describe('plugins/evaluator/retrieval/metrics', () => {
     assert.equal(mean.rsum, 300);
     assert.throws(() => averageReports([]), /no reports/);
     assert.throws(() => recallMetrics([]), /zero queries/);
+  });
+
+  it('gives the chance level of a block: exact by hand for 2 images, 0.1 % R@1 for 1,000', () => {
+    // 2 images, 10 captions. i2t R@1: one of 5 own captions first = 5/10; R@5: all 5 first five would have to be
+    // the other image's, 1 / C(10, 5) = 1/252. t2i: K/2, capped at 100.
+    const two = chanceReport(2);
+    assert.equal(two['i2t/R1'], 50);
+    assert.ok(Math.abs(two['i2t/R5'] - 100 * (1 - 1 / 252)) < 1e-9);
+    assert.equal(two['i2t/R10'], 100);
+    assert.deepEqual([two['t2i/R1'], two['t2i/R5'], two['t2i/R10']], [50, 100, 100]);
+    const thousand = chanceReport(1000);
+    assert.ok(Math.abs(thousand['i2t/R1'] - 0.1) < 1e-9 && thousand['t2i/R1'] === 0.1 && thousand['t2i/R10'] === 1);
+    assert.ok(thousand.rsum > 3.1 && thousand.rsum < 3.3, `${thousand.rsum}`);
+    assert.throws(() => chanceReport(0), /positive integer/);
+  });
+
+  it('matches the recalls of random similarity matrices on average', () => {
+    const n = 20;
+    const next = seededRandom(5);
+    const trials = 400;
+    const sums = { i2t: 0, t2i: 0 };
+    for (let t = 0; t < trials; t++) {
+      const { i2t, t2i } = retrievalRanks(Float32Array.from({ length: 5 * n * n }, next), n);
+      const report = reportFromRanks(i2t, t2i);
+      sums.i2t += report['i2t/R5'];
+      sums.t2i += report['t2i/R5'];
+    }
+    const chance = chanceReport(n);
+    // Standard error of a mean of 400 × 20 (t2i: 400 × 100) Bernoulli draws near p = 0.25: under 0.5 points.
+    assert.ok(Math.abs(sums.i2t / trials - chance['i2t/R5']) < 2, `i2t R@5 ${sums.i2t / trials} vs ${chance['i2t/R5']}`);
+    assert.ok(Math.abs(sums.t2i / trials - chance['t2i/R5']) < 1, `t2i R@5 ${sums.t2i / trials} vs ${chance['t2i/R5']}`);
   });
 });

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { RetrievalEvaluator } from '../../../../plugins/evaluator/retrieval/plugin';
 import { evaluateEmbeddings } from '../../../../plugins/evaluator/retrieval/evaluate';
+import { chanceReport } from '../../../../plugins/evaluator/retrieval/metrics';
 
 /** Seeded embeddings where caption j is a noisy copy of image ⌊j/5⌋, so ranks are neither all 0 nor random. */
 function embeddings(n: number, dim: number): { images: Float32Array; captions: Float32Array } {
@@ -16,16 +17,18 @@ describe('retrieval evaluator plugin', () => {
   const set = { images, captions, numImages: 50, dim: 8 };
 
   it("reports the main protocol and, prefixed, the 'alsoReport' ones", async () => {
-    const evaluator = new RetrievalEvaluator({ protocol: 'all', alsoReport: ['coco-5k'], chunkRows: 16 });
+    const evaluator = new RetrievalEvaluator({ protocol: 'all', alsoReport: ['coco-5k'], chunkRows: 16, ties: 'optimistic' });
     const report = await evaluator.evaluate(set);
     const direct = await evaluateEmbeddings(images, captions, 8, { protocol: { folds: 1 } });
     assert.equal(report.metrics.rsum, direct.metrics.rsum);
     assert.equal(report.metrics['coco-5k/rsum'], direct.metrics.rsum, 'one block either way');
     assert.ok(report.metrics.rsum > 0 && report.metrics.rsum < 600);
+    assert.deepEqual(report.chance, chanceReport(50), 'the chance level of the 50-image block');
+    assert.equal(report.ties, 'optimistic');
   });
 
   it('lets a call override the protocol (validation uses all), without the extra protocols', async () => {
-    const evaluator = new RetrievalEvaluator({ protocol: 'coco-5fold-1k', alsoReport: ['coco-5k'], chunkRows: 16 });
+    const evaluator = new RetrievalEvaluator({ protocol: 'coco-5fold-1k', alsoReport: ['coco-5k'], chunkRows: 16, ties: 'optimistic' });
     await assert.rejects(evaluator.evaluate(set), /coco-5fold-1k is defined for 5000 images/);
     const report = await evaluator.evaluate(set, { protocol: 'all' });
     assert.equal(report.protocol, 'all');

@@ -73,6 +73,68 @@ describe('plugins/evaluator/retrieval/ranks', () => {
     assert.ok(t2iRanks(flat, 3).every((r) => r === 0));
   });
 
+  it('counts every tie against the query under the pessimistic policy, never an own caption', () => {
+    // The optimistic test's matrix. Row 0: own best 0.5 ties with captions 5 and 6 -> rank 2 (its own captions 1-4
+    // score 0 and are positives: not counted). Row 1: own best 1 (captions 7-9), nothing else reaches it -> 0.
+    // Column 0: image 1 ties own 0.5 -> 1. Columns 1-4: image 1 ties own 0 -> 1. Column 5: image 0 ties own 0.5
+    // -> 1. Column 6: image 0's 0.5 > own 0.25 -> 1 under both policies. Columns 7-9: own 1 > 0 -> 0.
+    const sims = Float32Array.from(
+      [
+        [0.5, 0, 0, 0, 0, 0.5, 0.5, 0, 0, 0],
+        [0.5, 0, 0, 0, 0, 0.5, 0.25, 1, 1, 1],
+      ].flat(),
+    );
+    assert.deepEqual(Array.from(i2tRanks(sims, 2, 'pessimistic')), [2, 0]);
+    assert.deepEqual(Array.from(t2iRanks(sims, 2, 'pessimistic')), [1, 1, 1, 1, 1, 1, 1, 0, 0, 0]);
+    // All-equal matrix: each image ties with the 10 captions of the two other images, each caption with 2 images.
+    const flat = new Float32Array(5 * 3 * 3).fill(0.25);
+    assert.deepEqual(Array.from(i2tRanks(flat, 3, 'pessimistic')), [10, 10, 10]);
+    assert.ok(t2iRanks(flat, 3, 'pessimistic').every((r) => r === 2));
+    // Without ties the two policies agree.
+    assert.deepEqual(retrievalRanks(TWO_BY_TEN, 2, 'pessimistic'), retrievalRanks(TWO_BY_TEN, 2, 'optimistic'));
+  });
+
+  it('ranks like a sort that puts tied items before (pessimistic) or after (optimistic) the ground truth', () => {
+    // Scores on a coarse grid (five levels) so most rows and columns hold ties, ranked both ways against the
+    // definition written as a sort.
+    const n = 9;
+    let state = 3;
+    const sims = Float32Array.from({ length: 5 * n * n }, () => ((state = (state * 48271) % 2147483647) % 5) / 4);
+    const position = (scores: number[], truth: number[], pessimistic: boolean) => {
+      const best = Math.max(...truth.map((t) => scores[t]));
+      const order = scores
+        .map((score, item) => ({ score, item, own: truth.includes(item) }))
+        .filter((e) => !e.own || scores[e.item] === best)
+        .sort((a, b) => b.score - a.score || (a.own === b.own ? 0 : a.own === pessimistic ? 1 : -1));
+      return order.findIndex((e) => e.own);
+    };
+    for (const pessimistic of [false, true]) {
+      const expectedI2t = Array.from({ length: n }, (_, i) =>
+        position(
+          Array.from(sims.subarray(5 * n * i, 5 * n * (i + 1))),
+          [0, 1, 2, 3, 4].map((k) => 5 * i + k),
+          pessimistic,
+        ),
+      );
+      const expectedT2i = Array.from({ length: 5 * n }, (_, j) =>
+        position(
+          Array.from({ length: n }, (_, i) => sims[5 * n * i + j]),
+          [Math.floor(j / 5)],
+          pessimistic,
+        ),
+      );
+      const ranks = retrievalRanks(sims, n, pessimistic ? 'pessimistic' : 'optimistic');
+      assert.deepEqual(Array.from(ranks.i2t), expectedI2t, `i2t, pessimistic ${pessimistic}`);
+      assert.deepEqual(Array.from(ranks.t2i), expectedT2i, `t2i, pessimistic ${pessimistic}`);
+    }
+    const optimistic = retrievalRanks(sims, n, 'optimistic');
+    const pessimistic = retrievalRanks(sims, n, 'pessimistic');
+    assert.ok(
+      optimistic.t2i.some((r, j) => r < pessimistic.t2i[j]),
+      'the grid makes the policies differ',
+    );
+  });
+
   it('accumulates the same ranks from row blocks in any order, and from column windows', () => {
     const full = { i2t: i2tRanks(TWO_BY_TEN, 2), t2i: t2iRanks(TWO_BY_TEN, 2) };
     const ranks = new RankAccumulator(2, groundTruthOf(TWO_BY_TEN, 2));
@@ -151,6 +213,16 @@ describe('plugins/evaluator/retrieval/ranks', () => {
       assert.deepEqual(ranks.finish(), expected);
       assert.ok(calls.length >= 5 * n + 8 && calls.length < (n * columns) / 2, `${calls.length} exact scores asked for`);
       for (const k of calls) assert.equal(values[k], sims[k], `entry ${k} written back`);
+    });
+
+    it('counts the ties of the exact scores under the pessimistic policy', () => {
+      const sims = exactScores();
+      const expected = retrievalRanks(sims, n, 'pessimistic');
+      assert.notDeepEqual(expected, retrievalRanks(sims, n, 'optimistic'), 'the exact scores hold ties');
+      const ranks = new RankAccumulator(n, groundTruthOf(sims, n), 'pessimistic');
+      const bound = { rowScale, columnScale, exact: (r: number, j: number) => sims[r * columns + j] };
+      ranks.addRows(0, n, approximate(sims), { bound });
+      assert.deepEqual(ranks.finish(), expected);
     });
 
     it('takes a window of wider rows, and still refuses NaN that the exact score keeps', () => {

@@ -48,6 +48,7 @@ describe('@slow BERT text encoder on the real all-MiniLM-L6-v2 checkpoint', func
     assert.equal(enc.loadReport?.loaded, enc.parameters().filter((p) => p.name.startsWith('bert.')).length);
     assert.deepEqual(enc.loadReport?.skipped.map((s) => s.name).sort(), ['embeddings.position_ids', 'pooler.dense.bias', 'pooler.dense.weight']);
     assert.equal(countTrainable(enc), bert + 384 * 16 + 16 + 12_704);
+    assert.equal(enc.maxLength, 512, 'captions are cut only at the position table');
   });
 
   it('gives the hidden states numpy computes from the same safetensors file (within 1e-4), padded batch', () => {

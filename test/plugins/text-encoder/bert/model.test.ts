@@ -104,6 +104,44 @@ print(json.dumps({'hidden': [h.tolist() for h in hidden], 'embeddings': emb}))`,
     off.dispose();
   });
 
+  it("reads a 100-token caption whole by default (the model's position table is the limit); a set maxLength still cuts", () => {
+    const long = writeModelDir({ ...TINY_CONFIG, max_position_embeddings: 128 });
+    const enc = buildBert({ modelDir: long, pretrained: false });
+    assert.equal(enc.maxLength, 128);
+    // 13 word pieces per sentence ('rides' is ride ##s, '.' one piece) × 7, then 'a man ride ##s a horse on': 98 pieces.
+    const caption = `${'a man rides a horse on the beach by the sea. '.repeat(7)}a man rides a horse on`;
+    const batch = enc.tokenize([caption, 'two dogs'], evaluation());
+    assert.equal(batch.lengths[0], 100, '[CLS] + 98 pieces + [SEP]');
+    assert.equal(batch.width, 100);
+    assert.equal(batch.ids[99], enc.tokenizer.sepId);
+    const ids = [Array.from(batch.ids.slice(0, 100))];
+    const expected = runNumpyJson<number[][]>(
+      `w = a['w']; cfg = a['cfg']
+${NUMPY_MODULES}
+${NUMPY_GRU_GPO}
+${NUMPY_BERT}
+W = {k[5:]: np.array(v, np.float64).reshape(a['shapes'][k[5:]]) for k, v in w.items() if k.startswith('bert.')}
+print(json.dumps([l2n(gpo_pool(lin(bert_hidden(W, cfg, ids), 'linear'), len(ids), 'gpool.')).tolist() for ids in a['ids']]))`,
+      {
+        w: torchStateDict(enc),
+        cfg: { ...TINY_CONFIG, max_position_embeddings: 128 },
+        ids,
+        shapes: Object.fromEntries(bertParameterShapes({ ...tiny, maxPositionEmbeddings: 128 })),
+      },
+    );
+    const whole = tf.tidy(() => Array.from(enc.encode([caption], evaluation()).dataSync()));
+    assertClose(whole, expected[0], 'embedding of the whole 100-token caption', 1e-4, 1e-5);
+    const cut = buildBert({ modelDir: long, pretrained: false, maxLength: 32 });
+    assert.equal(cut.tokenize([caption], evaluation()).lengths[0], 32);
+    const truncated = tf.tidy(() => Array.from(cut.encode([caption], evaluation()).dataSync()));
+    assert.ok(
+      whole.some((v, i) => Math.abs(v - truncated[i]) > 1e-3),
+      'cutting the caption changes its embedding',
+    );
+    enc.dispose();
+    cut.dispose();
+  });
+
   it('refuses a maxLength beyond max_position_embeddings and a config it cannot compute, naming the file', () => {
     assert.throws(() => buildBert({ modelDir: dir, pretrained: false, maxLength: 41 }), /maxLength 41 exceeds max_position_embeddings 40/);
     const bad = writeModelDir({ ...TINY_CONFIG, hidden_act: 'relu' });

@@ -84,6 +84,20 @@ describe('mlflow tracker: local FileStore', () => {
     assert.deepEqual(run.artifacts, { 'recipe.yaml': 'embedDim: 1024\n', 'checkpoints/epoch-001.json': '{"epoch":1}' });
   });
 
+  it("tells how to look at a run: its experiment's name and the command that opens the store in mlflow ui", async () => {
+    const tracker = new MlflowTracker({ localStore: store, offline: true } as MlflowTrackerOptions);
+    const run = await tracker.startRun({ experiment: 'local-exp', runName: 'viewed' });
+    await run.finish('FINISHED');
+    assert.deepEqual(run.view?.(), { experiment: 'local-exp', command: `MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ${store}` });
+    const here = process.cwd();
+    try {
+      process.chdir(dir);
+      assert.equal(run.view?.().command, 'MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ./mlruns', 'relative to the working folder');
+    } finally {
+      process.chdir(here);
+    }
+  });
+
   it('refuses a different value for a param already logged (params are write-once)', async () => {
     const tracker = new MlflowTracker({ localStore: store, offline: true } as MlflowTrackerOptions);
     const run = await tracker.startRun({ experiment: 'local-exp', runName: 'again', resumeRunId: runIds[0] });

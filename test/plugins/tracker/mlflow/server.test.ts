@@ -80,6 +80,15 @@ describe('mlflow tracker against a real MLflow server @slow', function () {
     assert.equal(got.tags['shnet.localRunId'], run.runId);
     assert.deepEqual(got.artifacts, { 'recipe.resolved.yaml': 'model: {embedDim: 1024}\n' });
     assert.equal(remote[parent.remoteRunId!].info.status, 'FINISHED');
+
+    // The run's page on the server: the UI's route to the server's experiment and run ids.
+    const served = (await (await fetch(`${server.uri}/api/2.0/mlflow/runs/get?run_id=${run.remoteRunId}`)).json()) as {
+      run: { info: { experiment_id: string } };
+    };
+    const view = run.view();
+    assert.equal(view.experiment, 'roundtrip');
+    assert.equal(view.url, `${server.uri}/#/experiments/${served.run.info.experiment_id}/runs/${run.remoteRunId}`);
+    assert.equal((await fetch(view.url!.split('#')[0])).status, 200);
   });
 
   it('splits at the limits: 150 params, 2500 points in one flush, a 10,000-character param @slow', async () => {
