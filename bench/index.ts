@@ -11,6 +11,7 @@
  *   5 streaming      bench/npy-streaming.ts   NpyReader vs cat
  *   6 memory         bench/memory.ts          tensors and RSS over N training steps
  *   7 wasm threads   bench/wasm-threads.ts    the wasm backend on one thread vs on every core (child processes)
+ *   8 search index   bench/retrieval-index.ts HNSW vs exact search at 5K images / 25K captions; shnet serve latency
  *
  * Sizes come from environment variables (each section's header lists its own). SHNET_BENCH_QUICK=1 gives a
  * run of under 3 minutes (batch 4, N = 1000 images, 3 memory steps, …); an explicitly set variable still wins.
@@ -32,6 +33,7 @@ const SECTIONS: [string, string][] = [
   ['5', 'npy-streaming'],
   ['6', 'memory'],
   ['7', 'wasm-threads'],
+  ['8', 'retrieval-index'],
 ];
 
 const QUICK: Record<string, string> = {
@@ -47,6 +49,8 @@ const QUICK: Record<string, string> = {
   SHNET_BENCH_NPY_ROWS: '300',
   SHNET_BENCH_THREADS_BATCH: '2',
   SHNET_BENCH_ROUNDS: '1',
+  SHNET_BENCH_ANN_IMAGES: '1000',
+  SHNET_BENCH_ANN_REQUESTS: '10',
 };
 
 /** How long the whole run may take on 2 cores with only wasm (the default backend of a fresh clone). */

@@ -7,8 +7,7 @@
  * The numbers are what a new user waits for on this machine; docs/recipes.md quotes them for 2 CPU cores.
  */
 import { rmSync } from 'node:fs';
-import { journeyFolder, journeyOfPages, JourneyShell, linkMlflow, rewriteScript, writeJourneyFiles } from '../test/support/doc-journey';
-import { freePort } from '../test/support/free-port';
+import { journeyFolder, journeyOfPages, journeyPorts, JourneyShell, linkMlflow, rewriteScript, writeJourneyFiles } from '../test/support/doc-journey';
 import { testPython } from '../test/support/python-env';
 
 async function main(): Promise<void> {
@@ -18,15 +17,15 @@ async function main(): Promise<void> {
   linkMlflow(dir, testPython());
   writeJourneyFiles(dir, journey);
   const shell = new JourneyShell(dir, { MLFLOW_TRACKING_URI: undefined });
-  const port = await freePort();
+  const ports = await journeyPorts(journey);
   let total = 0;
   try {
     for (const step of journey.steps) {
-      const script = rewriteScript(step.script, [], port);
+      const script = rewriteScript(step.script, [], ports);
       const first = step.script.trim().split('\n')[0];
       const started = Date.now();
       if (step.serves !== undefined) {
-        await shell.serve(script, port, 300_000);
+        await shell.serve(script, ports.get(step.serves)!, 300_000);
       } else {
         const result = shell.run(script, 3 * 3600_000);
         if (result.status !== step.expectedExit) console.log(result.stdout, result.stderr);

@@ -45,6 +45,7 @@ export { writeSafetensors, type HostTensor } from './io/safetensors-writer';
 export { AtomicFile, writeFileAtomic, type AtomicWriteHooks } from './atomic-write';
 export { loadCheckpoint, readCheckpointState, type CheckpointState } from './train/checkpoint';
 export { RunFolder } from './run-folder';
+export { encodePng, decodePng, type RgbImage } from './io/png';
 
 // Sweep executors: how a trial runs as a `shnet run` process, and how parallel trials share the cores.
 export { runTrialProcess } from './sweep/trial-process';

@@ -10,6 +10,8 @@ import { basename, dirname, join } from 'node:path';
  * <run>/checkpoints/best.safetensors weights with the best validation score (what eval/encode/query load)
  * <run>/checkpoints/last.safetensors weights, optimizer and RNG after the last finished epoch (what --resume loads)
  * <run>/evaluation.json              the final evaluation, validation per epoch, epoch losses
+ * <run>/report.html                  `shnet report`: retrievals, failures, recall by caption type
+ * <run>/index/<split>-<side>.*       search indexes over a split's embeddings (`shnet query`, `shnet serve`)
  * ```
  *
  * Commands, sweeps and plugins (a learned segmenter reading a segmenter-stage run) find these files through this
@@ -62,7 +64,20 @@ export class RunFolder {
     return join(this.dir, 'evaluation.json');
   }
 
-  /** A file of the run that has no fixed role (a report, an index). */
+  /** The retrieval report (`shnet report`, or `evaluate.report` at the end of a run). */
+  get report(): string {
+    return join(this.dir, 'report.html');
+  }
+
+  /**
+   * Base path (no extension) of the search index over the `side` embeddings (`images` or `captions`) of `split`;
+   * `core/search/index-store.ts` adds `.json`, `.npy` and `.usearch`.
+   */
+  searchIndex(split: string, side: 'images' | 'captions'): string {
+    return join(this.dir, 'index', `${split}-${side}`);
+  }
+
+  /** A file of the run that has no fixed role. */
   file(name: string): string {
     return join(this.dir, name);
   }

@@ -14,7 +14,10 @@ import { registerEval } from './commands/eval';
 import { registerImport } from './commands/import';
 import { registerManifest } from './commands/manifest';
 import { registerPlugins } from './commands/plugins';
+import { registerQuery } from './commands/query';
+import { registerReport } from './commands/report';
 import { registerSchema } from './commands/schema';
+import { registerServe } from './commands/serve';
 import { registerSweep } from './commands/sweep';
 import { registerTestPlugin } from './commands/test-plugin';
 import { registerValidate } from './commands/validate';
@@ -42,11 +45,12 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
       .option('--dry-run', 'validate and print the resolved recipe without building anything')
       .option('--resume <run-dir>', 'continue a run from its last checkpoint (weights, optimizer, RNG, epoch)')
       .option('--force', 'with --resume: continue even if the recipe differs from the one the run started with')
+      .option('--report', 'at the end, write report.html into the run folder and log it to the tracked run (evaluate.report)')
       .option('--json', 'print the end-of-run summary as JSON (stdout), for scripts'),
-  ).action(async (recipe: string, options: { set: string[]; dryRun?: boolean; resume?: string; force?: boolean; json?: boolean }) => {
+  ).action(async (recipe: string, options: { set: string[]; dryRun?: boolean; resume?: string; force?: boolean; report?: boolean; json?: boolean }) => {
     const outcome = await runRecipe(
       manifests,
-      { recipe, overrides: options.set, dryRun: options.dryRun, resume: options.resume, force: options.force },
+      { recipe, overrides: options.set, dryRun: options.dryRun, resume: options.resume, force: options.force, report: options.report },
       loggerFor(program),
     );
     // Logs and progress go to stderr; the summary is the command's output (silenced by --quiet unless asked as JSON).
@@ -59,6 +63,9 @@ export function createProgram(manifests: readonly PluginManifest[]): Command {
   registerImport(program, manifests, () => loggerFor(program));
   registerEval(program, manifests, () => loggerFor(program));
   registerEncode(program, manifests, () => loggerFor(program));
+  registerQuery(program, manifests, () => loggerFor(program));
+  registerReport(program, manifests, () => loggerFor(program));
+  registerServe(program, manifests, () => loggerFor(program));
   registerSweep(program, manifests, () => loggerFor(program));
   registerTestPlugin(program, manifests);
   registerManifest(program);

@@ -13,8 +13,36 @@ export interface DatasetSplit {
   captions(): readonly string[];
   /** Image-side records for the given image indices, in that order (may read from disk). */
   loadImages(indices: readonly number[]): Promise<HostImages>;
+  /**
+   * Image `index` as PNG bytes, for people to look at (`shnet data show`, `shnet report`, `shnet serve`); with
+   * `overlay`, its ground-truth segmentation drawn over it. Data sets without pictures (precomputed features only)
+   * leave it out.
+   */
+  renderImage?(index: number, options?: RenderOptions): Promise<Uint8Array>;
+  /**
+   * Facts about each caption that split it into groups for per-group recall in `shnet report` (for example "objects
+   * in the image": 2, 3 or 4), one label per caption in data set order. Optional: the report always groups captions
+   * by whether they state a spatial relation, from their words.
+   */
+  captionFacets?(): readonly CaptionFacet[];
   /** Releases file handles. */
   close(): Promise<void>;
+}
+
+/** How {@link DatasetSplit.renderImage} draws an image. */
+export interface RenderOptions {
+  /** Draw the ground-truth segmentation over the pixels (each class its own colour, outlined). */
+  readonly overlay?: boolean;
+  /** Magnification: each pixel becomes a `scale × scale` block (default chosen by the data set). */
+  readonly scale?: number;
+}
+
+/** One way of grouping a split's captions: its name and a label for each of the 5N captions. */
+export interface CaptionFacet {
+  /** What the labels say, e.g. "objects in the image". */
+  readonly name: string;
+  /** One label per caption, data set order. */
+  readonly labels: readonly string[];
 }
 
 /** `dataset`: a named set of splits and the facts the model must agree with. */

@@ -57,6 +57,8 @@ export const TrainSettings = Type.Object(
 export const EvaluateSettings = Type.Object(
   {
     split: Type.String({ default: 'test', description: 'split evaluated with the best checkpoint after training' }),
+    // Optional without a default, so recipes that do not mention it keep their hash.
+    report: Type.Optional(Type.Boolean({ description: 'after training, write report.html (shnet report) into the run folder and log it to the tracked run' })),
   },
   { additionalProperties: false, default: {} },
 );

@@ -32,6 +32,40 @@ export interface ModelEvaluation {
   readonly runDir: string | null;
 }
 
+/** A trained model with one split of its data set open; {@link close} releases both. */
+export interface ModelSplit {
+  readonly model: LoadedModel;
+  readonly data: DatasetSplit;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads a trained model (`locateModel` → `loadModel`: its recipe with `plugins:`, vocabulary and best weights) and
+ * opens `split` of its data set — the recipe's `evaluate.split` by default. For a model that stays loaded (a
+ * server); {@link withModelSplit} otherwise.
+ */
+export async function openModelSplit(manifests: readonly PluginManifest[], target: EvalTarget, split: string | undefined, logger: Logger): Promise<ModelSplit> {
+  const model = await loadModel(manifests, locateModel(target.target, target.recipe), target.overrides, logger);
+  let data: DatasetSplit;
+  try {
+    data = await model.built.dataset.open(split ?? model.settings.evaluate.split);
+  } catch (error) {
+    disposeModel(model);
+    throw error;
+  }
+  return {
+    model,
+    data,
+    async close() {
+      try {
+        await data.close();
+      } finally {
+        disposeModel(model);
+      }
+    },
+  };
+}
+
 /**
  * Loads a trained model, runs `use` on it with the split opened, and releases both whatever happens.
  * `split` defaults to the recipe's `evaluate.split`.
@@ -43,16 +77,11 @@ export async function withModelSplit<T>(
   logger: Logger,
   use: (model: LoadedModel, data: DatasetSplit) => Promise<T>,
 ): Promise<T> {
-  const model = await loadModel(manifests, locateModel(target.target, target.recipe), target.overrides, logger);
+  const opened = await openModelSplit(manifests, target, split, logger);
   try {
-    const data = await model.built.dataset.open(split ?? model.settings.evaluate.split);
-    try {
-      return await use(model, data);
-    } finally {
-      await data.close();
-    }
+    return await use(opened.model, opened.data);
   } finally {
-    disposeModel(model);
+    await opened.close();
   }
 }
 

@@ -14,6 +14,7 @@ import type { LoopResult, ResumePoint } from '../train/loop';
 import { trainSegmenterStage } from '../train/segmenter-stage';
 import { checkModel } from './check-model';
 import { prepareRecipe } from './prepare';
+import { writeReport } from './report/write-report';
 import { RunSession } from './session';
 import { summarizeRun, type RunSummary, type SeedSource } from './summary';
 import { asTrialTracker, trialRunDir } from './trial-env';
@@ -27,6 +28,8 @@ export interface RunOptions {
   readonly resume?: string;
   /** Resume even though the recipe's hash differs from the one the run was started with. */
   readonly force?: boolean;
+  /** Write the retrieval report at the end (as the recipe's `evaluate.report`). */
+  readonly report?: boolean;
 }
 
 export interface RunOutcome {
@@ -85,6 +88,7 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
   const check = await checkModel(built, settings.train.split, session.rng.fork('model-check'));
   logger.info(`model check passed: ${check.batch} images and captions -> ${check.dim}-d unit embeddings`);
   const result = await trainAndEvaluate({ ...loop, built: { ...built, tracker: asTrialTracker(built.tracker) } });
+  if (options.report ?? settings.evaluate.report) await reportAfterRun(manifests, folder.dir, logger);
   const summary = summarizeRun({
     recipe: options.recipe,
     overrides: options.overrides,
@@ -96,6 +100,18 @@ export async function runRecipe(manifests: readonly PluginManifest[], options: R
     result,
   });
   return { runDir: folder.dir, hash: prepared.hash, seed, result, summary };
+}
+
+/**
+ * The report of a finished run, from its folder as `shnet report --track` makes it. A failure here is logged, not
+ * raised: training and its evaluation are done and saved, and the report can be written again at any time.
+ */
+async function reportAfterRun(manifests: readonly PluginManifest[], runDir: string, logger: Logger): Promise<void> {
+  try {
+    await writeReport(manifests, { target: runDir, overrides: [] }, { track: true }, logger);
+  } catch (error) {
+    logger.error(`the report was not written (${error instanceof Error ? error.message : String(error)}); try: shnet report ${runDir} --track`);
+  }
 }
 
 /** The folder `--resume` names, checked before anything else is read: it must exist and be a run folder. */

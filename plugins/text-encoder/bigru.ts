@@ -116,6 +116,11 @@ export class BigruTextEncoder extends Block implements TextEncoder {
     return this.words.length;
   }
 
+  /** Words of `caption` outside the vocabulary, which {@link encodeIds} maps to `<unk>`. */
+  unknownWords(caption: string): string[] {
+    return tokenizeWords(caption).filter((w) => !this.ids.has(w));
+  }
+
   /**
    * Word ids of a caption: `<start> w… <end>`, unknown words as `<unk>`, augmented when `augment` is given.
    */

@@ -55,5 +55,9 @@ describe('documentation blocks: run as written, or say why not', () => {
     assert.match(problems[2], /^p\.md:7: a text block that reads as commands/);
     assert.match(problems[3], /^p\.md:10: not-run needs a reason/);
     assert.deepEqual(blockProblems('```sh not-run="needs a second machine"\nshnet worker\n```\n```text\nshnet eval RUN [--split S]\n```\n', 'ok.md'), []);
+    // An example shows what the command above it printed on a full-size run; anywhere else it would show nothing's output.
+    assert.deepEqual(blockProblems('```sh journey\nshnet query RUN --text t\n```\n```text example\nrank  image\n```\n', 'ok.md'), []);
+    const stray = blockProblems('```yaml\na: 1\n```\n```text example\nrank  image\n```\n', 'p.md');
+    assert.deepEqual(stray, ['p.md:4: an example block must follow a journey block']);
   });
 });

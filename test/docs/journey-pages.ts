@@ -17,4 +17,8 @@ export const JOURNEYS: readonly JourneyPages[] = [
     title: '2. docs/plugins.md: a plugin package, tested and in a tracked run; 3. docs/mlflow.md: the local store, comparing runs',
     pages: ['docs/plugins.md', 'docs/mlflow.md'],
   },
+  {
+    title: '4. docs/use.md: a trained run asked, its data looked at, its report tracked, served',
+    pages: ['docs/use.md'],
+  },
 ];

@@ -5,7 +5,8 @@
  *    Schema; then docs/datasets.md's own arrays (`data wrap`, `encode --images-only`, `eval`) on the main job's run;
  * 2. docs/plugins.md — the channel-gate package: listed, validated, tested by path and, installed, by name, then in a
  *    tracked run; 3. docs/mlflow.md — the local store opened in the real MLflow UI both ways, then the baseline and full
- *    3SHNet compared with the journey-2 run.
+ *    3SHNet compared with the journey-2 run;
+ * 4. docs/use.md — a run with its report, asked both ways, its data drawn, its report logged to MLflow, served over HTTP.
  *
  * How a page is executed: test/support/doc-journey.ts. Every `shnet run` gets the overrides below appended: the
  * pages show the real commands, the test trains the same recipes in seconds.
@@ -19,6 +20,7 @@ import type { MlflowRun } from '../../plugins/tracker/mlflow/rest-types';
 import {
   journeyFolder,
   journeyOfPages,
+  journeyPorts,
   JourneyShell,
   linkMlflow,
   rewriteScript,
@@ -26,7 +28,6 @@ import {
   type Journey,
   type StepResult,
 } from '../support/doc-journey';
-import { freePort } from '../support/free-port';
 import { startMlflowServer, type MlflowTestServer } from '../support/mlflow-server';
 import { testPython } from '../support/python-env';
 import { JOURNEYS } from './journey-pages';
@@ -62,18 +63,21 @@ async function serverRuns(uri: string, experiment: string, runName?: string): Pr
   return client.searchRuns([found.experiment_id], runName === undefined ? '' : `attributes.run_name = '${runName}'`);
 }
 
-/** Runs a journey's steps in `shell`; `served` is called with each `serves=P` step's server, then the server stops. */
+/**
+ * Runs a journey's steps in `shell`, each documented port on a free one; `served` is called with each foreground
+ * `serves=P` step's server, then the server stops (one started with `&` serves the rest of the journey).
+ */
 async function runJourney(
   shell: JourneyShell,
   journey: Journey,
-  port: number,
   served: (where: string, url: string) => Promise<void> = async () => undefined,
 ): Promise<Map<string, StepResult>> {
+  const ports = await journeyPorts(journey);
   const results = new Map<string, StepResult>();
   for (const step of journey.steps) {
-    const script = rewriteScript(step.script, RUN_OVERRIDES, port);
+    const script = rewriteScript(step.script, RUN_OVERRIDES, ports);
     if (step.serves !== undefined) {
-      const server = await shell.serve(script, port, 180_000);
+      const server = await shell.serve(script, ports.get(step.serves)!, 180_000);
       // A server started in the background (`&`) serves the rest of the journey; one in the foreground is checked here.
       if (!/&\s*$/m.test(step.script)) {
         try {
@@ -135,7 +139,7 @@ describe('documented user journeys @slow', function () {
     });
 
     it('every journey block runs as written — the MLflow server of step 0 too, after the main job filled ./mlruns', async () => {
-      results = await runJourney(shell, journey, await freePort());
+      results = await runJourney(shell, journey);
       uri = shell.exported('MLFLOW_TRACKING_URI') ?? '';
       assert.match(uri, /^http:\/\/127\.0\.0\.1:\d+$/, 'step 0 exported the tracking URI for the blocks after it');
       assert.ok(existsSync(join(dir, 'mlflow.db')), "the server's own store");
@@ -215,7 +219,7 @@ describe('documented user journeys @slow', function () {
     });
 
     it('runs every block of both pages as written; the real MLflow UI opens the local store both documented ways', async () => {
-      results = await runJourney(shell, journey, await freePort(), async (where, url) => {
+      results = await runJourney(shell, journey, async (where, url) => {
         // What the UI reads: the channel-gate run of docs/plugins.md, logged to ./mlruns before any server saw it.
         const runs = await serverRuns(url, 'shapes', 'shapes-3shnet-channel-gate');
         assert.equal(runs.length, 1, `${where}: the UI lists the local run`);
@@ -283,6 +287,75 @@ describe('documented user journeys @slow', function () {
         );
       }
       assert.ok(existsSync(join(dir, 'mlruns')), 'runs were written to the local store first');
+    });
+  });
+
+  describe(JOURNEYS[2].title, () => {
+    const journey = journeyOfPages(JOURNEYS[2].pages);
+    let server: MlflowTestServer;
+    let dir = '';
+    let shell: JourneyShell;
+    let results = new Map<string, StepResult>();
+    before(async () => {
+      server = await startMlflowServer();
+      dir = journeyFolder();
+      // The page's report is tracked: it assumes the server of docs/recipes.md step 0, as docs/mlflow.md does.
+      shell = new JourneyShell(dir, { MLFLOW_TRACKING_URI: server.uri });
+    });
+    after(async () => {
+      await shell?.stop();
+      await server?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('every journey block runs as written, in one shell, the server left running in the background included', async () => {
+      results = await runJourney(shell, journey);
+      assert.ok(
+        journey.steps.some((s) => s.serves === 8080 && /shnet serve/.test(s.script)),
+        'the server block',
+      );
+    });
+
+    it('`run --report` wrote the report and logged it to the tracked run; `report --track` wrote it again', async () => {
+      const runs = readdirSync(join(dir, 'runs'));
+      assert.equal(runs.length, 1, runs.join(', '));
+      assert.match(readFileSync(join(dir, 'runs', runs[0], 'report.html'), 'utf8'), /^<!doctype html>/i);
+      const [tracked] = await serverRuns(server.uri, 'shapes', 'shapes-3shnet');
+      assert.equal(tracked.info.status, 'FINISHED');
+      assert.ok(Number.isFinite(metric(tracked, 'val/rsum')) && Number.isFinite(metric(tracked, 'test/rsum')));
+      const artifacts = await new MlflowRestClient(connect(server.uri)).listArtifacts(tracked.info.run_id);
+      assert.ok(
+        artifacts.some((a) => a.path === 'report.html'),
+        JSON.stringify(artifacts),
+      );
+      assert.match(stepWith(results, 'npx shnet report "$RUN"').stdout, /report\.html$/m);
+    });
+
+    it('queries answer both ways, name the word the vocabulary lacks, and print JSON for scripts', () => {
+      const text = stepWith(results, '--text "a small red circle left of a purple-ish square" -k 3').stdout;
+      assert.match(text, /^images of 'test' for "a small red circle left of a purple-ish square":$/m);
+      assert.match(text, /^not in the vocabulary \(read as unknown words\): ish$/m);
+      assert.equal(text.match(/^[123] +\d+ +-?\d\.\d{4} +\S.*$/gm)?.length, 3, text);
+      const both = stepWith(results, '--image 3 -k 3').stdout;
+      assert.match(both, /^captions of 'test' for image 3:$/m);
+      assert.equal(both.match(/^[123] +\d+ +\d+( \(its own\))? +-?\d\.\d{4} +\S/gm)?.length, 3, both);
+      assert.equal(both.match(/^\{"image":\d+,"score":-?[\d.e-]+\}$/gm)?.length, 2, both);
+    });
+
+    it('`data show` wrote the pictures it names', () => {
+      const shown = stepWith(results, 'npx shnet data show 3 --run').stdout;
+      assert.match(shown, /wrote test-3\.png \(256×256 pixels\)/);
+      assert.match(shown, /^overlay: /m);
+      assert.match(shown, /wrote shapes-dev-3\.png/);
+      for (const file of ['test-3.png', 'shapes-dev-3.png']) assert.deepEqual([...readFileSync(join(dir, file)).subarray(1, 4)], [...Buffer.from('PNG')], file);
+    });
+
+    it('the server answered the documented requests: hits, a picture, and a 400 for an empty text', () => {
+      const served = stepWith(results, '/query?text=a+red+circle+above+a+green+cross').stdout;
+      assert.equal(served.match(/^\{"rank":\d,"image":\d+,"score":-?[\d.e-]+\}$/gm)?.length, 3, served);
+      assert.match(served, /^200 image\/png$/m);
+      assert.match(served, /^\{"error":"the query text is empty"\}\n 400$/m);
+      assert.deepEqual([...readFileSync(join(dir, 'image-3.png')).subarray(1, 4)], [...Buffer.from('PNG')]);
     });
   });
 });

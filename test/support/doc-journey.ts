@@ -9,6 +9,9 @@
  *                           foreground, like `mlflow ui`): the test waits until `http://127.0.0.1:P/health` answers,
  *                           checks the server, and stops it;
  * - ```text output          the exact output (stdout then stderr, trimmed) of the journey block just before it;
+ * - ```text example         what the journey block just before it printed (stdout) on a full-size run, where the
+ *                           test's shrunk run prints other numbers: not compared by the test, written by a script
+ *                           (test/support/make-use-examples.ts) so that it stays the output of the command above it;
  * - ```sh not-run="REASON"  commands that no test runs, and why (a benchmark of minutes, a second machine, a value
  *                           the reader fills in); the reason is required;
  * - any other language (`yaml`, `ts`, `text`, `json`) is an example or an illustration, never run. A block without a
@@ -21,8 +24,8 @@
  * - every `shnet run …` command gets the caller's `--set` overrides appended — how a test shrinks a documented run to
  *   seconds (and the screenshot script sizes it) while the page shows the real command;
  * - `npm ci` is dropped: the checkout under test is the installed one;
- * - the documented port 5000 (`127.0.0.1:5000`, `--port 5000`) becomes a free port, so journeys run at once on one
- *   machine do not collide.
+ * - a documented port (`127.0.0.1:P`, `--port P`: MLflow's 5000, and the port of any `serves=P` block) becomes a free
+ *   port, so journeys run at once on one machine do not collide.
  * The work folder holds links to the checkout's `recipes/` and `dist/`, so the page's relative paths
  * (`extends: ../recipes/…`, `$schema=../dist/…`) resolve as they do in a checkout, and `bin/` (the shim and the test
  * venv's `mlflow`) is first on PATH.
@@ -32,11 +35,12 @@ import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CLI } from './cli';
+import { freePort } from './free-port';
 import { REPO_ROOT } from './python-env';
 
 export interface DocBlock {
   readonly lang: string;
-  /** Info-string attributes: `journey`, `output`, `file=PATH`, `exit=N`, `serves=PORT`, `not-run="REASON"`. */
+  /** Info-string attributes: `journey`, `output`, `example`, `file=PATH`, `exit=N`, `serves=PORT`, `not-run="REASON"`. */
   readonly attrs: ReadonlyMap<string, string>;
   readonly text: string;
   /** Line of the opening fence (1-based), for messages. */
@@ -86,9 +90,17 @@ export function blockProblems(markdown: string, page: string): string[] {
       } else if (reason !== undefined && reason.trim().length < 10) problems.push(`${where}: not-run needs a reason a reader can use, got "${reason}"`);
       return;
     }
-    if (block.attrs.has('output') && !blocks[i - 1]?.attrs.has('journey')) problems.push(`${where}: an output block must follow a journey block`);
+    for (const kind of ['output', 'example']) {
+      if (block.attrs.has(kind) && !blocks[i - 1]?.attrs.has('journey')) problems.push(`${where}: an ${kind} block must follow a journey block`);
+    }
     const lines = block.text.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
-    if (!block.attrs.has('output') && lines.length > 0 && lines.every((l) => COMMAND_LINE.test(l)) && !PLACEHOLDER.test(block.text)) {
+    if (
+      !block.attrs.has('output') &&
+      !block.attrs.has('example') &&
+      lines.length > 0 &&
+      lines.every((l) => COMMAND_LINE.test(l)) &&
+      !PLACEHOLDER.test(block.text)
+    ) {
       problems.push(`${where}: a ${block.lang} block that reads as commands: mark it sh journey or sh not-run="why"`);
     }
   });
@@ -147,15 +159,33 @@ function logicalLines(script: string): string[] {
 /** The port the pages document for MLflow servers; rewritten to a free one. */
 export const DOCUMENTED_PORT = 5000;
 
-/** Applies the rewrites (see the file comment) to a journey block. */
-export function rewriteScript(script: string, runOverrides: readonly string[], port = DOCUMENTED_PORT): string {
+/**
+ * Applies the rewrites (see the file comment) to a journey block. `ports` maps documented ports to the ports used
+ * instead; a number is the port used for {@link DOCUMENTED_PORT}.
+ */
+export function rewriteScript(script: string, runOverrides: readonly string[], ports: number | ReadonlyMap<number, number> = DOCUMENTED_PORT): string {
   const flags = runOverrides.map((o) => ` --set ${shellQuote(o)}`).join('');
+  const portMap = typeof ports === 'number' ? new Map([[DOCUMENTED_PORT, ports]]) : ports;
+  const rewritePorts = (line: string) =>
+    [...portMap].reduce((text, [documented, used]) => text.replace(new RegExp(`(127\\.0\\.0\\.1:|--port )${documented}\\b`, 'g'), `$1${used}`), line);
   return logicalLines(script)
     .map((line) => line.replace(/\bnpx shnet\b/g, 'shnet'))
     .map((line) => line.replace(/^(\s*)npm ci( &&\s*|\s*$)/, '$1'))
-    .map((line) => line.replace(new RegExp(`(127\\.0\\.0\\.1:|--port )${DOCUMENTED_PORT}\\b`, 'g'), `$1${port}`))
+    .map(rewritePorts)
     .map((line) => (/^\s*shnet run\b/.test(line) ? `${line.replace(/\s+$/, '')}${flags}` : line))
     .join('\n');
+}
+
+/** A free port for each port a journey documents: {@link DOCUMENTED_PORT}, and the port of every `serves=P` step. */
+export async function journeyPorts(journey: Journey): Promise<Map<number, number>> {
+  const documented = new Set([DOCUMENTED_PORT, ...journey.steps.flatMap((s) => (s.serves === undefined ? [] : [s.serves]))]);
+  const ports = new Map<number, number>();
+  for (const port of documented) {
+    let free = await freePort();
+    while ([...ports.values()].includes(free)) free = await freePort();
+    ports.set(port, free);
+  }
+  return ports;
 }
 
 export function shellQuote(text: string): string {

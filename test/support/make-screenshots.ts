@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { connect } from '../../plugins/tracker/mlflow/connection';
 import { MlflowRestClient } from '../../plugins/tracker/mlflow/rest-client';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './browser';
 import { journeyFolder, journeyOfPages, JourneyShell, rewriteScript, writeJourneyFiles } from './doc-journey';
 import { startMlflowServer } from './mlflow-server';
 import { REPO_ROOT } from './python-env';
@@ -26,17 +27,6 @@ export const SCREENSHOT_OVERRIDES = [
   'data.args.testSize=200',
   'train.epochs=2',
   'train.validationImages=200',
-];
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
 ];
 
 /** Runs the journeys' commands against `uri` with SCREENSHOT_OVERRIDES. */
@@ -79,7 +69,7 @@ async function main(): Promise<void> {
 
     // A persistent context is how playwright takes a fresh --user-data-dir.
     const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
+      executablePath: CHROMIUM_PATH,
       args: CHROMIUM_ARGS,
       viewport: { width: 1600, height: 900 },
       deviceScaleFactor: 1,

@@ -21,7 +21,7 @@ interface WrapFlags {
 function dataCommandGroup(program: Command): Command {
   return (
     program.commands.find((c) => c.name() === 'data') ??
-    program.command('data').description('data sets as files: export the built-in ones, wrap your own arrays')
+    program.command('data').description('data sets as files: export the built-in ones, wrap your own arrays, look at images')
   );
 }
 

@@ -9,7 +9,7 @@
  */
 import type { KeyedRandom } from './random';
 import { type Relation, type Scene, type SceneObject, contrastPairs, relationOf } from './scene';
-import type { SizeName } from './vocabulary';
+import { SHAPES, type SizeName } from './vocabulary';
 
 export const CAPTIONS_PER_IMAGE = 5;
 
@@ -82,6 +82,23 @@ function oneCaption(
   };
   return template.replace(/\{(\w+)\}/g, (_, slot: string) => slots[slot]());
 }
+
+/**
+ * How many objects `caption` names: its indefinite mentions ("a small red circle"); the definite "the blue square"
+ * of a three-object template refers back to one of them.
+ */
+export function countNamedObjects(caption: string): number {
+  const words = caption.split(' ');
+  let count = 0;
+  words.forEach((word, i) => {
+    if (!(SHAPES as readonly string[]).includes(word)) return;
+    const sized = (SIZE_WORD_LIST as readonly string[]).includes(words[i - 2]);
+    if (['a', 'an'].includes(words[i - (sized ? 3 : 2)])) count++;
+  });
+  return count;
+}
+
+const SIZE_WORD_LIST = [...SIZE_WORDS.small, ...SIZE_WORDS.large];
 
 /** "a small red circle", "a blue square". */
 function indefinite(object: SceneObject, rng: KeyedRandom): string {

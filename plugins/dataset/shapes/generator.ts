@@ -104,6 +104,14 @@ export class SplitGenerator {
     return captionScene(scene, partner, this.options.imageSize, this.stream(index, 'captions'));
   }
 
+  /** Image `index` drawn at the data set's image size: pixels, class and instance planes (a fresh copy). */
+  raster(index: number): Raster {
+    const pixelCount = this.options.imageSize * this.options.imageSize;
+    const raster = { pixels: new Uint8Array(3 * pixelCount), labels: new Uint8Array(pixelCount), instances: new Uint8Array(pixelCount) };
+    rasterise(this.scene(index), this.options.imageSize, this.options.noise, this.stream(index, 'paint'), raster);
+    return raster;
+  }
+
   /** Writes image `index`'s record into row `row` of `out`. */
   write(index: number, out: RecordBuffers, row: number): void {
     const { imageSize: s, regions: r, featureDim: f, numClasses: c } = this.layout;

@@ -1,6 +1,7 @@
 /**
  * `shapes`: the built-in synthetic data set (coloured shapes, relational captions, hard-negative layouts, exact
- * segmentation inputs) and `shnet data export`, which writes it in the precomp layout.
+ * segmentation inputs), `shnet data export`, which writes it in the precomp layout, and `shnet data show`, which draws
+ * one of its images.
  *
  * ```ts
  * const dataset = new ShapesDataset(resolveShapesOptions({ trainSize: 100 }));
@@ -9,7 +10,7 @@
  * ```
  */
 import type { CliCommandContribution } from 'shnet';
-import { dataCommand } from './command';
+import { exportCommand, showCommand } from './command';
 
 export { shapesDataset, ShapesDataset, shapesDataInfo } from './plugin';
 export { shapesOptions, resolveShapesOptions, type ShapesOptions } from './options';
@@ -17,4 +18,4 @@ export { exportPrecomp, type ExportedSplit } from './export';
 export { CLASS_NAMES, NUM_CLASSES } from './vocabulary';
 
 /** CLI commands the `shapes` package contributes. */
-export const shapesCommands: readonly CliCommandContribution[] = [dataCommand];
+export const shapesCommands: readonly CliCommandContribution[] = [exportCommand, showCommand];

@@ -2,9 +2,12 @@
  * One split of `shapes` held in memory: captions for all images up front (cheap), image records generated on first
  * use and kept as bytes where they can be (pixels, label map), converted to float per batch.
  */
-import type { DatasetSplit, HostImages } from 'shnet';
+import type { CaptionFacet, DatasetSplit, HostImages, RenderOptions } from 'shnet';
 
+import { countNamedObjects } from './captions';
 import { GRID_SIZE, MAP_SIZE, type RecordBuffers, type SplitGenerator, allocateRecords } from './generator';
+import { renderPng } from './render';
+import type { Scene } from './scene';
 
 export class ShapesSplit implements DatasetSplit {
   readonly name: string;
@@ -64,6 +67,33 @@ export class ShapesSplit implements DatasetSplit {
     };
   }
 
+  /** The scene of image `index`: its objects and their positions, and its hard-negative partner. */
+  scene(index: number): Scene {
+    this.checkIndex(index);
+    return this.generator.scene(index);
+  }
+
+  /** The pixels magnified to about 256 px; with `overlay`, the ground-truth segmentation drawn over them. */
+  async renderImage(index: number, options: RenderOptions = {}): Promise<Uint8Array> {
+    this.checkIndex(index);
+    return renderPng(this.generator.raster(index), this.generator.layout.imageSize, options);
+  }
+
+  /**
+   * Objects in the image (2–4), objects the caption names (2 or 3: its template), and whether the image has a layout
+   * twin in the split (a hard-negative pair: same objects, other positions, told apart only by spatial relations).
+   */
+  captionFacets(): readonly CaptionFacet[] {
+    const captions = this.captions();
+    const scenes = Array.from({ length: this.numImages }, (_, i) => this.generator.scene(i));
+    const perCaption = (label: (scene: Scene) => string) => captions.map((_, j) => label(scenes[Math.floor(j / 5)]));
+    return [
+      { name: 'objects in the image', labels: perCaption((s) => String(s.objects.length)) },
+      { name: 'objects named in the caption', labels: captions.map((c) => String(countNamedObjects(c))) },
+      { name: 'image has a layout twin (hard negative)', labels: perCaption((s) => (s.partner === null ? 'no' : 'yes')) },
+    ];
+  }
+
   async close(): Promise<void> {
     this.records = null;
     this.ready.fill(0);
@@ -71,11 +101,7 @@ export class ShapesSplit implements DatasetSplit {
 
   /** The split's record buffers with every image of `indices` generated. */
   private ensure(indices: readonly number[]): RecordBuffers {
-    for (const index of indices) {
-      if (!Number.isInteger(index) || index < 0 || index >= this.numImages) {
-        throw new RangeError(`shapes/${this.name}: image index ${index} is outside 0..${this.numImages - 1}`);
-      }
-    }
+    for (const index of indices) this.checkIndex(index);
     this.records ??= allocateRecords(this.generator.layout, this.numImages);
     for (const index of indices) {
       if (this.ready[index]) continue;
@@ -83,5 +109,11 @@ export class ShapesSplit implements DatasetSplit {
       this.ready[index] = 1;
     }
     return this.records;
+  }
+
+  private checkIndex(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.numImages) {
+      throw new RangeError(`shapes/${this.name}: image index ${index} is outside 0..${this.numImages - 1}`);
+    }
   }
 }

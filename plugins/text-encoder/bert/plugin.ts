@@ -122,6 +122,10 @@ export class BertTextEncoder extends Block implements TextEncoder {
     return super.parameters().map((p) => (p.name.startsWith('bert.') ? { ...p, group: TEXT_BACKBONE_GROUP, trainable: p.trainable && !this.args.freeze } : p));
   }
 
+  unknownWords(caption: string): string[] {
+    return this.tokenizer.unknownWords(caption);
+  }
+
   /** Token ids of a batch, augmented when `mode.training` and `augment` are set. */
   tokenize(captions: readonly string[], mode: ForwardMode): TokenBatch {
     const augment = mode.training && this.args.augment ? { rng: mode.rng, probability: this.args.augmentProbability } : undefined;

@@ -124,6 +124,11 @@ export class WordPieceTokenizer {
     return this.basicTokenize(text).map((w) => this.wordPieces(w));
   }
 
+  /** Words of `text` that become `[UNK]` (no split into vocabulary pieces, or too long), in order. */
+  unknownWords(text: string): string[] {
+    return this.basicTokenize(text).filter((w) => this.wordPieces(w).includes(this.unkId));
+  }
+
   /** Token strings of ids (for inspection and tests). */
   tokens(ids: readonly number[]): string[] {
     return ids.map((i) => this.vocab[i] ?? '[UNK]');
