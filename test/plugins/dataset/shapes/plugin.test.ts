@@ -30,7 +30,7 @@ describe('shapes dataset plugin', () => {
     assert.deepEqual(CLASS_NAMES, ['background', 'circle', 'square', 'triangle', 'star', 'cross', 'ring']);
     assert.deepEqual(
       shapesCommands.map((c) => c.name),
-      ['data export'],
+      ['data export', 'data show'],
     );
   });
 
