@@ -23,6 +23,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { BUSY_CORES, cpuSnapshot, othersCores } from './machine-share';
 import { fmt, formatMarkdown, formatTable, parseSectionOutput, type Row } from './report';
 
 const SECTIONS: [string, string][] = [
@@ -66,14 +67,17 @@ function main(): void {
   const env: NodeJS.ProcessEnv = { ...(quick ? QUICK : {}), ...process.env };
   const wanted = env.SHNET_BENCH_SECTIONS?.split(',').map((s) => s.trim());
   const rows: Row[] = [];
+  const busySections: string[] = [];
   const started = new Date();
   const loadBefore = load();
   const t00 = performance.now();
   for (const [id, script] of SECTIONS) {
     if (wanted != null && !wanted.includes(id)) continue;
     const t0 = performance.now();
+    const cpuBefore = cpuSnapshot();
     process.stderr.write(`bench: section ${id} (${script}) …`);
     let section = `${id} ${script}`;
+    const sectionRows: Row[] = [];
     try {
       const stdout = execFileSync(process.execPath, [join(__dirname, `${script}.js`), '--json'], {
         env,
@@ -82,17 +86,30 @@ function main(): void {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const result = parseSectionOutput(stdout);
-      rows.push(...result.rows);
+      sectionRows.push(...result.rows);
       section = result.rows[0]?.section ?? section;
       // Later sections compare against the backend peaks of section 1.
       if (id === '1' && result.data) env.SHNET_BENCH_PEAKS = JSON.stringify(result.data);
     } catch (err) {
       const e = err as { stderr?: string; message: string };
-      rows.push({ section, measure: 'FAILED', value: (e.stderr ?? e.message).trim().split('\n').slice(-3).join(' / ') });
+      sectionRows.push({ section, measure: 'FAILED', value: (e.stderr ?? e.message).trim().split('\n').slice(-3).join(' / ') });
     }
     const seconds = (performance.now() - t0) / 1000;
-    rows.push({ section, measure: 'time of this section', value: `${fmt(seconds, 0)} s` });
-    process.stderr.write(` ${fmt(seconds, 0)} s\n`);
+    const cpuAfter = cpuSnapshot();
+    const others = cpuBefore && cpuAfter ? othersCores(cpuBefore, cpuAfter) : null;
+    const busy = others != null && others > BUSY_CORES;
+    if (busy) for (const row of sectionRows) if (row.met != null) row.busy = true;
+    rows.push(...sectionRows, { section, measure: 'time of this section', value: `${fmt(seconds, 0)} s` });
+    if (others != null) {
+      rows.push({
+        section,
+        measure: 'CPU taken by other processes meanwhile (average)',
+        value: `${fmt(others, 2)} of ${cpus().length} cores`,
+        ...(busy ? { against: `over ${BUSY_CORES}: this section's targets are marked (busy)` } : {}),
+      });
+      if (busy) busySections.push(section);
+    }
+    process.stderr.write(` ${fmt(seconds, 0)} s${busy ? ` (other processes took ${fmt(others, 2)} cores)` : ''}\n`);
   }
   const minutes = (performance.now() - t00) / 60000;
   const budget = quick ? BUDGET_MINUTES.quick : BUDGET_MINUTES.full;
@@ -105,7 +122,11 @@ function main(): void {
   });
   const header =
     `shnet bench, ${started.toISOString()}: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; ` +
-    `load average before ${loadBefore}, after ${load()}${quick ? ' (quick sizes)' : ''}`;
+    `load average before ${loadBefore}, after ${load()}${quick ? ' (quick sizes)' : ''}` +
+    (busySections.length
+      ? `\nSHARED MACHINE: other processes took over ${BUSY_CORES} cores during ${busySections.join(', ')}; ratios there are ` +
+        'not comparable with a quiet run (docs/performance.md, "Reading the table")'
+      : '');
   console.log(header);
   console.log(formatTable(rows));
   const markdown = process.argv.indexOf('--markdown');

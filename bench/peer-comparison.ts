@@ -5,7 +5,10 @@
  *   - training: forward + backward of the encoder's summed output at batch 32 (target: ≤ half the peer's time);
  *   - inference: one forward in evaluation mode at batch 128 (target: ≥ 2× the peer's images/s).
  * Each side warms up once per workload, then each round times each side once; the table gives the medians over
- * the rounds and their ratio. Without a Python that imports torch, the peer is the stated figure
+ * the rounds and their ratio. Two more rows bound what any implementation on the backend could reach: the encoder's
+ * FLOPs (bench/flops.ts) at the backend's best matMul rate of section 1, against the same peer times; where that
+ * ratio is below the target, the target cannot be met on this backend and machine by computing the same products.
+ * Without a Python that imports torch, the peer is the stated figure
  * {@link STATED_PEER}, labelled as such.
  *
  * Run alone: node dist/bench/peer-comparison.js. Environment: SHNET_BENCH_PEER_BATCH (32), SHNET_BENCH_INFER_BATCH
@@ -18,6 +21,8 @@ import { countTrainable, trainableVariables } from '../core/nn';
 import { createRng } from '../core/services/rng';
 import { COCO_INFO } from '../test/support/plugin-harness';
 import { buildImageEncoder, FULL } from '../test/support/model-fixtures';
+import { bestMatmulGflops } from './backend-matmul';
+import { imageEncoderFlops, total } from './flops';
 import { EMBED_DIM, imageBatch } from './model';
 import { envNumber, fmt, runSection, type Row, type SectionResult } from './report';
 import { STATED_PEER, TorchPeer } from './torch-peer';
@@ -101,6 +106,28 @@ export async function peerComparison(): Promise<SectionResult> {
         met: inferPerSecond / peerPerSecond >= 2,
       },
     ];
+    const peak = bestMatmulGflops(info.name);
+    const trainFlops = total(imageEncoderFlops(trainBatch));
+    const boundTrainMs = trainFlops / peak / 1e6;
+    const imageForwardFlops = total(imageEncoderFlops(inferBatch), 'forward') / inferBatch;
+    const boundPerSecond = (peak * 1e9) / imageForwardFlops;
+    const atPeak = `if every FLOP ran at ${info.name}'s best matMul rate, ${fmt(peak)} GFLOP/s (section 1)`;
+    rows.push(
+      {
+        section: SECTION,
+        measure: `${name}: image encoder fwd+bwd, B=${trainBatch}, ${atPeak}: ${fmt(trainFlops / 1e9)} GFLOP`,
+        value: `${fmt(boundTrainMs, 0)} ms`,
+        against: `the peer's ${fmt(peerTrainMs, 0)} ms above`,
+        ratio: peerTrainMs / boundTrainMs,
+      },
+      {
+        section: SECTION,
+        measure: `${name}: image encoder inference, ${atPeak}: ${fmt(imageForwardFlops / 1e9, 2)} GFLOP an image`,
+        value: `${fmt(boundPerSecond)} images/s`,
+        against: `the peer's ${fmt(peerPerSecond)} images/s above`,
+        ratio: boundPerSecond / peerPerSecond,
+      },
+    );
     if (peerInfo) {
       rows.push({
         section: SECTION,
@@ -109,7 +136,7 @@ export async function peerComparison(): Promise<SectionResult> {
         against: `shnet ${parameters.toLocaleString('en-US')}`,
       });
     }
-    return { rows, data: { trainMs, peerTrainMs, inferPerSecond, peerPerSecond, peerMeasured: peer ? 1 : 0 } };
+    return { rows, data: { trainMs, peerTrainMs, inferPerSecond, peerPerSecond, boundTrainMs, boundPerSecond, peerMeasured: peer ? 1 : 0 } };
   } finally {
     await peer?.close();
   }

@@ -16,6 +16,17 @@ export interface Row {
   /** The target as text ("≥ 0.5"), and whether this run met it. */
   target?: string;
   met?: boolean;
+  /**
+   * Set by bench/index.ts when other processes took more than BUSY_CORES (bench/machine-share.ts) cores during the section: the
+   * judgment is printed with "(busy)", as a ratio measured then is not comparable with a quiet run's.
+   */
+  busy?: boolean;
+}
+
+/** The met column: yes / no, marked when the machine was shared. */
+function metCell(r: Row, no: string): string {
+  if (r.met == null) return '';
+  return `${r.met ? 'yes' : no}${r.busy ? ' (busy)' : ''}`;
 }
 
 /** What a section returns: its rows, and figures later sections need (matmul peaks). */
@@ -36,7 +47,7 @@ export function formatTable(rows: readonly Row[]): string {
     r.against ?? '',
     r.ratio == null ? '' : r.ratio >= 100 ? r.ratio.toFixed(0) : r.ratio.toPrecision(3),
     r.target ?? '',
-    r.met == null ? '' : r.met ? 'yes' : 'NO',
+    metCell(r, 'NO'),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   return [header, widths.map((w) => '-'.repeat(w)), ...cells]
@@ -54,9 +65,7 @@ export function formatMarkdown(rows: readonly Row[]): string {
   const lines = ['| section | measure | value | against | ratio | target | met |', '|---|---|---|---|---|---|---|'];
   for (const r of rows) {
     const ratio = r.ratio == null ? '' : r.ratio >= 100 ? r.ratio.toFixed(0) : r.ratio.toPrecision(3);
-    lines.push(
-      `| ${r.section} | ${r.measure} | ${r.value} | ${r.against ?? ''} | ${ratio} | ${r.target ?? ''} | ${r.met == null ? '' : r.met ? 'yes' : '**no**'} |`,
-    );
+    lines.push(`| ${r.section} | ${r.measure} | ${r.value} | ${r.against ?? ''} | ${ratio} | ${r.target ?? ''} | ${metCell(r, '**no**')} |`);
   }
   return lines.join('\n');
 }
