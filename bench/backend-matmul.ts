@@ -116,8 +116,8 @@ export async function backendPeaks(): Promise<SectionResult> {
       continue;
     }
     const slow = name === 'cpu';
-    // 20 runs: a native backend's 1024³ product takes ~6–11 ms, and a median of 5 read anywhere from 98 to 186
-    // GFLOP/s on a quiet machine (its thread pool waking up), which every later ratio against the peak inherits.
+    // 20 runs: a native backend's 1024³ product takes 11–22 ms, and a median of 5 read anywhere from 98 to 186
+    // GFLOP/s on a quiet machine, which every later ratio against the peak inherits.
     const peak = matmulGflops(1024, false, slow ? 1 : 20);
     const transposed = matmulGflops(512, true, slow ? 1 : 20);
     data[name] = peak;

@@ -1,9 +1,9 @@
 /**
  * How much of the machine other processes took while a bench section ran, so that a table measured on a shared
- * machine says so. The ratios against the PyTorch peer and numpy swing with load far more than either side's own
- * time: at a load average of 6 on 2 cores the peer's time grew 5.5× and shnet's wasm step 1.9× (docs/performance.md,
- * "Reading the table"), so a loaded run once showed wasm 1.47× faster than the peer where a quiet one shows it 2×
- * slower.
+ * machine says so. The two sides of a ratio against the PyTorch peer or numpy do not slow down equally under load:
+ * at a load average of 6 on 2 cores the peer's time grew 5.4× and shnet's wasm step 1.9× (docs/performance.md,
+ * "Reading the table"), so a loaded run once showed wasm 1.47× faster than the peer where a quiet one shows it about
+ * 2× slower.
  *
  * Linux only: the CPU time of the whole machine comes from /proc/stat, this process's own (with its children, which
  * the section's child process and whatever it waited for are once it exits) from /proc/self/stat. Elsewhere the
